@@ -1,0 +1,130 @@
+//! Userdata classes: protected metatables registered by name, methods that
+//! check `self` against the class metatable, and `type()` of a value.
+
+use crate::ffi;
+use crate::lua::{Error, Function, LResult, Lua};
+use std::ffi::{c_int, CStr};
+
+/// Registers (once per Lua state) the metatable `name` with `__name`,
+/// `__metatable = name`, `__index` = the methods, and the metamethods.
+/// Every method and metamethod gets the metatable as upvalue 1, which makes
+/// the `self` check one pointer comparison. Leaves the metatable on the stack.
+pub fn register(l: Lua, name: &CStr, methods: &[(&CStr, Function)], metamethods: &[(&CStr, Function)]) {
+    if !l.new_metatable(name) {
+        return;
+    }
+    l.push_bytes(name.to_bytes());
+    l.set_field(-2, c"__name");
+    l.push_bytes(name.to_bytes());
+    l.set_field(-2, c"__metatable");
+    l.new_table(0, methods.len() as c_int);
+    for (method, f) in methods {
+        l.push_value(-2);
+        l.push_cclosure(*f, 1);
+        l.set_field(-2, method);
+    }
+    l.set_field(-2, c"__index");
+    for (method, f) in metamethods {
+        l.push_value(-1);
+        l.push_cclosure(*f, 1);
+        l.set_field(-2, method);
+    }
+}
+
+/// True if the value at `idx` has the class metatable found in upvalue 1
+/// of the running method.
+pub fn is_instance(l: Lua, idx: c_int) -> bool {
+    if l.type_of(idx) != ffi::LUA_TUSERDATA || !l.get_metatable(idx) {
+        return false;
+    }
+    let same = l.raw_equal(-1, ffi::lua_upvalueindex(1));
+    l.pop(1);
+    same
+}
+
+/// The userdata of class `name` at `idx` (checked against upvalue 1).
+pub fn check<'a, T>(l: Lua, idx: c_int, name: &str) -> LResult<&'a mut T> {
+    if is_instance(l, idx) {
+        // SAFETY: the metatable proves this userdata was created by us as a T.
+        Ok(unsafe { &mut *(l.to_userdata(idx) as *mut T) })
+    } else {
+        Err(Error::type_error(l, idx, name))
+    }
+}
+
+/// The userdata of the registered class `name` at `idx`, or None.
+pub fn test<'a, T>(l: Lua, idx: c_int, name: &CStr) -> Option<&'a mut T> {
+    if l.has_registered_metatable(idx, name) {
+        // SAFETY: the metatable proves this userdata was created by us as a T.
+        Some(unsafe { &mut *(l.to_userdata(idx) as *mut T) })
+    } else {
+        None
+    }
+}
+
+/// Creates a userdata holding `value` with the class metatable `name`
+/// (already registered in this state) and leaves it on the stack.
+pub fn push_new<T>(l: Lua, name: &CStr, value: T) -> *mut T {
+    let p = l.new_userdata(value);
+    l.get_registry_field(name);
+    l.set_metatable(-2);
+    p
+}
+
+/// `mtmsg.type(v)` / `mtstates.type(v)`: the `__name` of a userdata whose
+/// metatable is registered under that name, else the basic type name.
+pub fn type_name(l: Lua) -> LResult {
+    if l.type_of(1) == ffi::LUA_TNONE {
+        return Err(Error::arg(1, "value expected"));
+    }
+    if l.type_of(1) == ffi::LUA_TUSERDATA && l.get_metatable(1) {
+        if l.get_field(-1, c"__name") == ffi::LUA_TSTRING {
+            l.push_value(-1);
+            let registered = l.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TTABLE && l.raw_equal(-1, -3);
+            l.pop(1);
+            if registered {
+                return Ok(1);
+            }
+        }
+        l.pop(2);
+    }
+    l.push_str(l.basic_type_name(1));
+    Ok(1)
+}
+
+/// Quotes a name for error texts and `tostring`: `"..."` with NUL, `"` and
+/// `\` escaped, other bytes raw.
+pub fn quote(name: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &c in name {
+        match c {
+            0 => out.extend_from_slice(b"\\0"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// `class(id=N)` or `class(name="q",id=N)`, the object text of error messages.
+pub fn describe(class: &str, name: Option<&[u8]>, id: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(class.len() + 32);
+    out.extend_from_slice(class.as_bytes());
+    out.push(b'(');
+    if let Some(name) = name {
+        out.extend_from_slice(b"name=");
+        quote(name, &mut out);
+        out.push(b',');
+    }
+    out.extend_from_slice(format!("id={})", id as i32).as_bytes());
+    out
+}
+
+/// `class: 0x<address> (id=N)` / `(name="q",id=N)`, the `__tostring` text.
+pub fn tostring(l: Lua, class: &str, name: Option<&[u8]>, id: u64) {
+    let mut out = format!("{class}: {:p} ", l.to_pointer(1)).into_bytes();
+    let d = describe("", name, id);
+    out.extend_from_slice(&d);
+    l.push_bytes(&out);
+}

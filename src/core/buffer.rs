@@ -1,0 +1,494 @@
+//! Message buffers, the lock groups they live in, and their blocking queue.
+//!
+//! A standalone buffer has a group of its own; a listener's buffers all share
+//! the listener's group, hence one lock (mtmsg.md §8). A group holds its
+//! buffers' queues in slots. A buffer object (`Buffer`) is the shared,
+//! reference-counted handle that Lua userdata and C API holders point to;
+//! when the last one goes, the slot is freed, or, if it still holds messages
+//! for a listener, kept as an orphan until the listener has read them.
+
+use super::abort;
+use super::encoding;
+use super::memory::{ByteArea, ReserveError};
+use super::notifier::{self, Connected, Kind, NotifyOutcome};
+use super::registry::{Found, IdCounter, Registered, Registry};
+use super::sync::{lock, try_lock, wait, wait_until};
+use super::time::Wait;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Buffers and listeners draw ids from one counter (mtmsg.md §2).
+pub static OBJECT_IDS: IdCounter = IdCounter::new();
+pub static BUFFERS: Registry<Buffer> = Registry::new();
+
+pub const DEFAULT_SIZE: f64 = 1024.0;
+pub const DEFAULT_GROW: f64 = 2.0;
+
+/// One buffer's queue and flags, inside its group.
+pub(super) struct Slot {
+    pub queue: ByteArea,
+    pub count: usize,
+    pub closed: bool,
+    pub aborted: bool,
+    /// In the listener's ready queue.
+    pub ready: bool,
+    /// The buffer object is gone; the slot stays until its messages are read.
+    pub orphan: bool,
+    pub notifiers: [Option<Arc<Connected>>; 2],
+}
+
+/// A listener's own state, inside its group.
+pub(super) struct ListenerState {
+    pub closed: bool,
+    pub aborted: bool,
+    /// Slots with messages, in delivery order (round-robin per buffer).
+    pub ready: VecDeque<usize>,
+    /// Connected slots (live buffers and orphans).
+    pub connected: usize,
+}
+
+pub(super) struct GroupState {
+    pub slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    pub listener: Option<ListenerState>,
+    /// Threads waiting on the condition: wake-ups are skipped when none wait.
+    waiters: usize,
+}
+
+/// A lock domain: one mutex and one condition for a set of buffers.
+pub(super) struct Group {
+    pub state: Mutex<GroupState>,
+    cond: Condvar,
+}
+
+pub(super) type Guard<'a> = MutexGuard<'a, GroupState>;
+
+impl Group {
+    pub fn new(listener: Option<ListenerState>) -> Arc<Group> {
+        Arc::new(Group {
+            state: Mutex::new(GroupState { slots: Vec::new(), free: Vec::new(), listener, waiters: 0 }),
+            cond: Condvar::new(),
+        })
+    }
+
+    /// Locks for an operation: `TryOnce` gives up (None) when busy.
+    pub fn lock_for(&self, how: Wait) -> Option<Guard<'_>> {
+        if how == Wait::TryOnce { try_lock(&self.state) } else { Some(lock(&self.state)) }
+    }
+
+    pub fn lock(&self) -> Guard<'_> {
+        lock(&self.state)
+    }
+
+    /// Waits for a change; returns the guard and false once `how` has no
+    /// time left (TryOnce and Poll never wait).
+    pub fn wait<'a>(&'a self, mut g: Guard<'a>, how: Wait) -> (Guard<'a>, bool) {
+        match how {
+            Wait::TryOnce | Wait::Poll => (g, false),
+            Wait::Forever => {
+                g.waiters += 1;
+                let mut g = wait(&self.cond, g);
+                g.waiters -= 1;
+                (g, true)
+            }
+            Wait::Until(deadline) => {
+                g.waiters += 1;
+                let (mut g, expired) = wait_until(&self.cond, g, deadline);
+                g.waiters -= 1;
+                (g, !expired)
+            }
+        }
+    }
+
+    /// Wakes every waiter (they re-check their condition).
+    pub fn wake(&self, g: &Guard<'_>) {
+        if g.waiters > 0 {
+            self.cond.notify_all();
+        }
+    }
+}
+
+impl GroupState {
+    pub fn slot(&mut self, i: usize) -> &mut Slot {
+        // Slots of live buffers are never freed (see `Buffer::drop`), and
+        // orphans are only reached through the ready queue.
+        self.slots[i].as_mut().expect("slot of a live buffer")
+    }
+
+    pub fn add_slot(&mut self, queue: ByteArea) -> usize {
+        let slot = Slot {
+            queue,
+            count: 0,
+            closed: false,
+            aborted: false,
+            ready: false,
+            orphan: false,
+            notifiers: [None, None],
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Frees a slot; returns its notifiers, to be dropped outside the lock.
+    pub fn remove_slot(&mut self, i: usize) -> [Option<Arc<Connected>>; 2] {
+        self.unready(i);
+        let slot = self.slots[i].take();
+        self.free.push(i);
+        if let Some(l) = self.listener.as_mut() {
+            l.connected -= 1;
+        }
+        slot.map(|s| s.notifiers).unwrap_or_default()
+    }
+
+    /// Appends slot `i` to the listener's ready queue if it has visible messages.
+    pub fn make_ready(&mut self, i: usize) {
+        let Some(l) = self.listener.as_mut() else { return };
+        let Some(s) = self.slots[i].as_mut() else { return };
+        if !s.ready && s.count > 0 && !s.aborted && !s.closed {
+            s.ready = true;
+            l.ready.push_back(i);
+        }
+    }
+
+    pub fn unready(&mut self, i: usize) {
+        let Some(l) = self.listener.as_mut() else { return };
+        let Some(s) = self.slots[i].as_mut() else { return };
+        if s.ready {
+            s.ready = false;
+            l.ready.retain(|&j| j != i);
+        }
+    }
+
+    /// Closes slot `i`: frees its memory; returns its notifiers.
+    pub fn close_slot(&mut self, i: usize) -> [Option<Arc<Connected>>; 2] {
+        self.unready(i);
+        let s = self.slot(i);
+        s.closed = true;
+        s.count = 0;
+        s.queue.free();
+        std::mem::take(&mut s.notifiers)
+    }
+
+    pub fn set_slot_aborted(&mut self, i: usize, flag: bool) {
+        self.slot(i).aborted = flag;
+        if flag { self.unready(i) } else { self.make_ready(i) }
+    }
+
+    /// Removes the first message of slot `i` into `f`; keeps it if `f` fails.
+    /// Returns the count left and the "<" notifier if one is due.
+    pub fn take_from_slot<R, E>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&[u8]) -> Result<R, E>,
+    ) -> Result<(R, Option<Arc<Connected>>), E> {
+        let s = self.slot(i);
+        let bytes = s.queue.bytes();
+        let (h, len) = encoding::decode_header(bytes).unwrap_or((bytes.len(), 0));
+        let r = f(bytes.get(h..h + len).unwrap_or_default())?;
+        s.queue.consume(h + len);
+        s.count -= 1;
+        let left = s.count;
+        let due = s.notifiers[Kind::Removed as usize].clone().filter(|n| n.is_due(Kind::Removed, left));
+        // Round-robin: a buffer read from goes to the end of the ready queue.
+        self.unready(i);
+        if left > 0 {
+            self.make_ready(i);
+        } else if self.slots[i].as_ref().is_some_and(|s| s.orphan) {
+            drop(self.remove_slot(i));
+        }
+        Ok((r, due))
+    }
+}
+
+/// Why a message could not be added.
+#[derive(Debug, PartialEq)]
+pub enum PutError {
+    Busy,
+    Closed,
+    Aborted,
+    Memory(ReserveError),
+}
+
+/// Why `take` raised instead of returning a message or nothing.
+#[derive(Debug, PartialEq)]
+pub enum TakeError<E> {
+    Closed,
+    Aborted,
+    NoBuffers,
+    /// The caller's function refused the message (it stays queued).
+    Rejected(E),
+}
+
+/// The shared buffer object.
+pub struct Buffer {
+    id: u64,
+    name: Option<Box<[u8]>>,
+    pub(super) group: Arc<Group>,
+    pub(super) slot: usize,
+    listener: Option<Arc<super::listener::Listener>>,
+}
+
+impl Registered for Buffer {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+}
+
+/// Sets the global abort flag and applies it to every buffer and listener.
+pub fn abort_all(flag: bool) {
+    abort::set_aborted(flag);
+    for b in BUFFERS.all() {
+        b.set_aborted(flag);
+    }
+    for l in super::listener::LISTENERS.all() {
+        l.set_aborted(flag);
+    }
+}
+
+impl Buffer {
+    /// A standalone buffer. Fails only when mtmsg is aborted.
+    pub fn new(name: Option<&[u8]>, size: f64, grow: f64) -> Option<Arc<Buffer>> {
+        if abort::is_aborted() {
+            return None;
+        }
+        let group = Group::new(None);
+        let slot = group.lock().add_slot(ByteArea::new(size, grow));
+        Some(Buffer::register(name, group, slot, None))
+    }
+
+    pub(super) fn register(
+        name: Option<&[u8]>,
+        group: Arc<Group>,
+        slot: usize,
+        listener: Option<Arc<super::listener::Listener>>,
+    ) -> Arc<Buffer> {
+        let b = Arc::new(Buffer { id: OBJECT_IDS.next_id(), name: name.map(Into::into), group, slot, listener });
+        BUFFERS.insert(&b);
+        b
+    }
+
+    pub fn find_id(id: u64) -> Option<Arc<Buffer>> {
+        BUFFERS.find_id(id, |_| true)
+    }
+
+    pub fn find_name(name: &[u8]) -> Found<Buffer> {
+        BUFFERS.find_name(name, |_| true)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+
+    pub fn listener_id(&self) -> Option<u64> {
+        self.listener.as_ref().map(|l| l.id())
+    }
+
+    /// Adds one message whose elements take `len` bytes, written by `write`.
+    /// `replace` discards the queued messages first (setmsg; the discard
+    /// happens even if the new message then does not fit, as the original).
+    /// Returns the outcome of the ">" notifier.
+    pub fn put(
+        &self,
+        replace: bool,
+        nonblock: bool,
+        len: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Result<NotifyOutcome, PutError> {
+        let how = if nonblock { Wait::TryOnce } else { Wait::Poll };
+        let mut g = self.group.lock_for(how).ok_or(PutError::Busy)?;
+        let s = g.slot(self.slot);
+        if s.closed {
+            return Err(PutError::Closed);
+        }
+        if s.aborted {
+            return Err(PutError::Aborted);
+        }
+        if replace {
+            s.queue.clear();
+            s.count = 0;
+        }
+        let h = encoding::header_len(len);
+        let area = s.queue.append(h + len).map_err(PutError::Memory)?;
+        let n = encoding::encode_header(area, len);
+        write(&mut area[n..]);
+        s.count += 1;
+        let count = s.count;
+        let due = s.notifiers[Kind::Added as usize].clone().filter(|n| n.is_due(Kind::Added, count));
+        if replace {
+            // setmsg keeps the buffer's place in the listener's ready queue.
+            g.make_ready(self.slot);
+        } else if count == 1 {
+            g.make_ready(self.slot);
+        }
+        self.group.wake(&g);
+        drop(g);
+        Ok(self.notify(Kind::Added, due))
+    }
+
+    /// Takes the next message: `f` gets its element bytes under the lock
+    /// and may refuse it (then it stays queued). Ok(None): no message
+    /// (timed out, or busy in TryOnce mode).
+    pub fn take<R, E>(
+        &self,
+        how: Wait,
+        f: impl FnOnce(&[u8]) -> Result<R, E>,
+    ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
+        let Some(mut g) = self.group.lock_for(how) else { return Ok(None) };
+        loop {
+            let s = g.slot(self.slot);
+            if s.closed {
+                return Err(TakeError::Closed);
+            }
+            if s.aborted {
+                return Err(TakeError::Aborted);
+            }
+            if s.count > 0 {
+                let (r, due) = g.take_from_slot(self.slot, f).map_err(TakeError::Rejected)?;
+                drop(g);
+                return Ok(Some((r, self.notify(Kind::Removed, due))));
+            }
+            let (g2, more) = self.group.wait(g, how);
+            g = g2;
+            if !more {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Calls a due notifier (outside the lock); disconnects it if it
+    /// reports that it is closed.
+    pub(super) fn notify(&self, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
+        notify_slot(&self.group, self.slot, kind, due)
+    }
+
+    pub fn count(&self) -> usize {
+        let mut g = self.group.lock();
+        g.slot(self.slot).count
+    }
+
+    /// Removes all messages. Err(Busy) in nonblock mode when busy.
+    pub fn clear(&self, nonblock: bool) -> Result<(), PutError> {
+        let how = if nonblock { Wait::TryOnce } else { Wait::Poll };
+        let mut g = self.group.lock_for(how).ok_or(PutError::Busy)?;
+        let s = g.slot(self.slot);
+        if s.closed {
+            return Err(PutError::Closed);
+        }
+        s.queue.clear();
+        s.count = 0;
+        g.unready(self.slot);
+        Ok(())
+    }
+
+    pub fn close(&self) {
+        let mut g = self.group.lock();
+        if g.slot(self.slot).closed {
+            return;
+        }
+        let notifiers = g.close_slot(self.slot);
+        self.group.wake(&g);
+        drop(g);
+        drop(notifiers);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.group.lock().slot(self.slot).closed
+    }
+
+    pub fn set_aborted(&self, flag: bool) {
+        let mut g = self.group.lock();
+        g.set_slot_aborted(self.slot, flag);
+        self.group.wake(&g);
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.group.lock().slot(self.slot).aborted
+    }
+
+    /// Checks closed, then aborted (for `nonblock()`).
+    pub fn check_usable(&self) -> Result<(), PutError> {
+        let mut g = self.group.lock();
+        let s = g.slot(self.slot);
+        if s.closed {
+            Err(PutError::Closed)
+        } else if s.aborted {
+            Err(PutError::Aborted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Connects (`Some`) or disconnects (`None`) a notifier. Connecting to
+    /// an occupied slot gives back the notifier as `Err(Some(..))`; a closed
+    /// buffer gives `Err(None)`.
+    pub fn set_notifier(&self, kind: Kind, n: Option<Connected>) -> Result<(), Option<Connected>> {
+        let mut g = self.group.lock();
+        let s = g.slot(self.slot);
+        if s.closed {
+            return Err(None);
+        }
+        let place = &mut s.notifiers[kind as usize];
+        let old = match n {
+            Some(n) if place.is_some() => return Err(Some(n)),
+            Some(n) => place.replace(Arc::new(n)),
+            None => place.take(),
+        };
+        drop(g);
+        drop(old);
+        Ok(())
+    }
+}
+
+/// Calls a due notifier of slot `slot` (outside the lock); disconnects it if
+/// it reports that it is closed.
+pub(super) fn notify_slot(group: &Group, slot: usize, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
+    let Some(n) = due else { return NotifyOutcome::Done };
+    notifier::call(&n, || {
+        let mut g = group.lock();
+        let removed = match g.slots[slot].as_mut() {
+            Some(s) if s.notifiers[kind as usize].as_ref().is_some_and(|c| Arc::ptr_eq(c, &n)) => {
+                s.notifiers[kind as usize].take()
+            }
+            _ => None,
+        };
+        drop(g);
+        drop(removed);
+    })
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        BUFFERS.remove(self.id, self.name.as_deref());
+        let mut g = self.group.lock();
+        let has_listener = g.listener.is_some();
+        let keep = {
+            let s = g.slot(self.slot);
+            has_listener && s.count > 0 && !s.closed
+        };
+        let notifiers = if keep {
+            g.slot(self.slot).orphan = true;
+            [None, None]
+        } else {
+            g.remove_slot(self.slot)
+        };
+        // A listener blocked in nextmsg re-checks (it may now have no buffers).
+        self.group.wake(&g);
+        drop(g);
+        drop(notifiers);
+    }
+}

@@ -1,0 +1,173 @@
+//! A byte area with the original modules' capacity rules.
+//!
+//! Buffers (their message queue), writers and readers each own one. Its
+//! logical `capacity` is what size limits are checked against: bytes in use
+//! plus new bytes must fit, or the area grows by `grow`, or (grow 0) it is
+//! full. Physical memory is allocated lazily and never shrinks; consumed
+//! space at the front is reused by compaction, so in a steady state no
+//! allocation happens.
+
+/// Why bytes could not be reserved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReserveError {
+    /// Fixed capacity: the new bytes fit alone, but not with what is in use.
+    Full,
+    /// Fixed capacity: the new bytes alone exceed it.
+    TooLarge { size: usize, limit: usize },
+    /// The allocation of `bytes` failed.
+    OutOfMemory { bytes: usize },
+}
+
+pub struct ByteArea {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+    capacity: usize,
+    grow: f64,
+}
+
+impl ByteArea {
+    /// `size` and `grow` as given by the user: negative values count as 0,
+    /// size is truncated to whole bytes.
+    pub fn new(size: f64, grow: f64) -> ByteArea {
+        let capacity = if size.is_nan() || size <= 0.0 { 0 } else { size.min(usize::MAX as f64) as usize };
+        let grow = if grow.is_nan() || grow < 0.0 { 0.0 } else { grow };
+        ByteArea { data: Vec::new(), start: 0, end: 0, capacity, grow }
+    }
+
+    pub fn with_capacity(capacity: usize, grow: f64) -> ByteArea {
+        ByteArea::new(capacity as f64, grow)
+    }
+
+    /// Bytes in use.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// The logical capacity (the limit reported in message_size errors).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    /// Checks that `n` more bytes fit, growing the capacity if allowed,
+    /// without allocating.
+    pub fn check(&self, n: usize) -> Result<usize, ReserveError> {
+        let needed = self.len().checked_add(n).ok_or(ReserveError::OutOfMemory { bytes: usize::MAX })?;
+        if needed <= self.capacity {
+            return Ok(self.capacity);
+        }
+        if self.capacity == 0 {
+            // Nothing allocated yet: twice what is needed, whatever `grow` says.
+            return needed.checked_mul(2).ok_or(ReserveError::OutOfMemory { bytes: usize::MAX });
+        }
+        if self.grow > 0.0 {
+            let grown = (self.capacity as f64 * self.grow).floor();
+            let grown = if grown >= usize::MAX as f64 { usize::MAX } else { grown as usize };
+            return Ok(grown.max(needed));
+        }
+        if n > self.capacity {
+            Err(ReserveError::TooLarge { size: n, limit: self.capacity })
+        } else {
+            Err(ReserveError::Full)
+        }
+    }
+
+    /// Appends `n` bytes and returns them for writing. On error nothing changes.
+    pub fn append(&mut self, n: usize) -> Result<&mut [u8], ReserveError> {
+        let new_capacity = self.check(n)?;
+        if self.end + n > self.data.len() {
+            self.make_room(n, new_capacity)?;
+        }
+        self.capacity = new_capacity;
+        let at = self.end;
+        self.end += n;
+        Ok(&mut self.data[at..at + n])
+    }
+
+    /// Compacts (and, when needed, grows the allocation) so that `n` bytes
+    /// fit after the bytes in use.
+    fn make_room(&mut self, n: usize, new_capacity: usize) -> Result<(), ReserveError> {
+        let used = self.len();
+        if self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.start = 0;
+            self.end = used;
+        }
+        if used + n > self.data.len() {
+            // Physical size follows the logical capacity (at least what is needed).
+            let target = new_capacity.max(used + n);
+            let extra = target - self.data.len();
+            self.data.try_reserve_exact(extra).map_err(|_| ReserveError::OutOfMemory { bytes: target })?;
+            self.data.resize(target, 0);
+        }
+        Ok(())
+    }
+
+    /// Drops `n` bytes from the front.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Drops `n` bytes from the end (undoing a partial append).
+    pub fn truncate_end(&mut self, n: usize) {
+        self.end = self.end.saturating_sub(n).max(self.start);
+    }
+
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Clears and returns the memory to the allocator.
+    pub fn free(&mut self) {
+        self.clear();
+        self.data = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_capacity_allocates_twice_the_need_then_is_fixed() {
+        let mut a = ByteArea::new(0.0, 0.0);
+        a.append(14).unwrap();
+        assert_eq!(a.capacity(), 28);
+        a.append(4).unwrap();
+        assert_eq!(a.append(18).unwrap_err(), ReserveError::Full);
+        assert_eq!(a.append(103).unwrap_err(), ReserveError::TooLarge { size: 103, limit: 28 });
+    }
+
+    #[test]
+    fn grow_factor_at_most_one_grows_to_need() {
+        let mut a = ByteArea::new(4.0, 0.5);
+        for _ in 0..10 {
+            a.append(4).unwrap();
+        }
+        assert_eq!(a.capacity(), 40);
+    }
+
+    #[test]
+    fn consumed_space_is_reused_without_growing() {
+        let mut a = ByteArea::new(8.0, 0.0);
+        for _ in 0..100 {
+            a.append(5).unwrap().copy_from_slice(b"hello");
+            assert_eq!(a.bytes(), b"hello");
+            a.consume(5);
+        }
+        assert_eq!(a.capacity(), 8);
+    }
+}

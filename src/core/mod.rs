@@ -1,0 +1,13 @@
+//! The Lua-free core shared by the Lua bindings and the C APIs: ids and
+//! names, message encoding and memory, buffers and listeners with their
+//! blocking queues, notifiers, abort and time.
+
+pub mod abort;
+pub mod buffer;
+pub mod encoding;
+pub mod listener;
+pub mod memory;
+pub mod notifier;
+pub mod registry;
+pub mod sync;
+pub mod time;

@@ -1,0 +1,80 @@
+//! Notifiers connected to a buffer: called after messages are added (">")
+//! or removed ("<"), outside every lock, on the thread that did it.
+
+use std::sync::Arc;
+
+/// Something that can be notified: in practice an object published through
+/// the Notify C API (another buffer, a state, a third-party object).
+/// Dropping it releases the notifier.
+pub trait Notifier: Send + Sync {
+    /// Returns the Notify C API code: 0 success, 1 closed (never call
+    /// again), other values failure. Error texts go to `errors`.
+    fn notify(&self, errors: &mut Vec<String>) -> i32;
+}
+
+/// Return code of a notifier that is closed for good.
+pub const NOTIFY_CLOSED: i32 = 1;
+
+/// A connected notifier and its threshold. Shared (`Arc`) so that a
+/// notification in flight keeps it alive while another thread disconnects it.
+pub struct Connected {
+    pub notifier: Box<dyn Notifier>,
+    pub threshold: i64,
+}
+
+/// Which notifier slot of a buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// ">": notified after a message is added.
+    Added = 0,
+    /// "<": notified after a message is removed.
+    Removed = 1,
+}
+
+impl Connected {
+    /// Whether a notification is due, given the message count after the operation.
+    pub fn is_due(&self, kind: Kind, count: usize) -> bool {
+        let count = count as i64;
+        match kind {
+            Kind::Added => count > self.threshold,
+            Kind::Removed => self.threshold <= 0 || count < self.threshold,
+        }
+    }
+}
+
+/// What happened when a notifier was called after an operation.
+#[derive(Debug, PartialEq)]
+pub enum NotifyOutcome {
+    /// Not due, succeeded, or closed (and then disconnected).
+    Done,
+    /// The notifier failed with `rc`; `errors` holds what it reported.
+    Failed { rc: i32, errors: Vec<String> },
+}
+
+impl NotifyOutcome {
+    /// The text for an error raised in Lua, and whether it gets a position
+    /// prefix ("Unknown error ..." does, "Error while calling ..." does not).
+    pub fn error_text(&self) -> Option<(String, bool)> {
+        match self {
+            NotifyOutcome::Done => None,
+            NotifyOutcome::Failed { errors, .. } if !errors.is_empty() => {
+                Some((format!("Error while calling notifier: {}", errors.join("\n")), false))
+            }
+            NotifyOutcome::Failed { rc, .. } => Some((format!("Unknown error while calling notifier. (rc={rc})"), true)),
+        }
+    }
+}
+
+/// Calls `n` and classifies the result; `on_closed` runs when the notifier
+/// reports that it is closed for good.
+pub fn call(n: &Arc<Connected>, on_closed: impl FnOnce()) -> NotifyOutcome {
+    let mut errors = Vec::new();
+    match n.notifier.notify(&mut errors) {
+        0 => NotifyOutcome::Done,
+        NOTIFY_CLOSED => {
+            on_closed();
+            NotifyOutcome::Done
+        }
+        rc => NotifyOutcome::Failed { rc, errors },
+    }
+}

@@ -1,0 +1,43 @@
+//! mtmsg, mtstates and mtthread for Lua 5.1-5.5 and LuaJIT, in one library.
+//!
+//! Layout: `core` is Lua-free (registry of ids and names, message encoding,
+//! buffers and listeners, notifiers, abort, time); `capi` publishes and
+//! consumes the C ABI vtables on top of it; `mtmsg`, `mtstates` and
+//! `mtthread` are the thin Lua bindings; `lua` and `ffi` are our own Lua
+//! bindings. The three `luaopen_*` functions are the only exported symbols.
+
+pub mod core;
+pub mod ffi;
+pub mod lua;
+
+mod capi;
+mod class;
+mod mtmsg;
+mod mtthread;
+mod pin;
+
+use std::ffi::c_int;
+
+// The lib's unit-test harness links the vendored Lua (the cdylib never does).
+#[cfg(test)]
+include!(concat!(env!("OUT_DIR"), "/test_link.rs"));
+
+/// `require "mtmsg"`
+///
+/// # Safety
+/// Called by Lua with a live state.
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn luaopen_mtmsg(l: *mut ffi::lua_State) -> c_int {
+    pin::keep_loaded();
+    lua::entry(l, mtmsg::open)
+}
+
+/// `require "mtthread"`
+///
+/// # Safety
+/// Called by Lua with a live state.
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn luaopen_mtthread(l: *mut ffi::lua_State) -> c_int {
+    pin::keep_loaded();
+    lua::entry(l, mtthread::open)
+}

@@ -1,0 +1,79 @@
+-- Minimal test helpers for the Lua test scripts (no dependencies).
+-- A script passes when it runs to the end; every failed check raises.
+local T = {}
+
+local checks = 0
+
+local function fail(msg, level)
+    error(msg, (level or 1) + 2)
+end
+
+function T.check(cond, msg)
+    checks = checks + 1
+    if not cond then fail("check failed: " .. tostring(msg or "")) end
+    return cond
+end
+
+local function show(v)
+    if type(v) == "string" then return string.format("%q", v) end
+    return tostring(v)
+end
+
+function T.eq(actual, expected, msg)
+    checks = checks + 1
+    if actual ~= expected and not (actual ~= actual and expected ~= expected) then
+        fail(string.format("%sexpected %s, got %s", msg and (msg .. ": ") or "", show(expected), show(actual)))
+    end
+end
+
+-- Packs results with their count: T.pack(f()) -> {n = select("#", ...), ...}
+function T.pack(...)
+    return { n = select("#", ...), ... }
+end
+
+-- Checks the exact number and values of results.
+function T.results(packed, ...)
+    local want = T.pack(...)
+    T.eq(packed.n, want.n, "number of results")
+    for i = 1, want.n do T.eq(packed[i], want[i], "result #" .. i) end
+end
+
+-- Runs f, expects an error whose string contains `pattern` (plain find
+-- unless `is_pattern`); returns the error message.
+function T.raises(f, pattern, is_pattern)
+    checks = checks + 1
+    local ok, err = pcall(f)
+    if ok then fail("expected an error containing " .. show(pattern)) end
+    local s = tostring(err)
+    if pattern and not s:find(pattern, 1, not is_pattern) then
+        fail("error " .. show(s) .. " does not contain " .. show(pattern))
+    end
+    return s
+end
+
+-- Runs f, expects an error equal to `expected`.
+function T.raises_exactly(f, expected)
+    checks = checks + 1
+    local ok, err = pcall(f)
+    if ok then fail("expected the error " .. show(expected)) end
+    if err ~= expected then fail("error " .. show(err) .. " is not " .. show(expected)) end
+end
+
+function T.near(actual, expected, tolerance, msg)
+    checks = checks + 1
+    if math.abs(actual - expected) > tolerance then
+        fail(string.format("%s%s is not within %s of %s", msg and (msg .. ": ") or "", actual, tolerance, expected))
+    end
+end
+
+T.lua51 = _VERSION == "Lua 5.1"
+T.lua52 = _VERSION == "Lua 5.2"
+T.luajit = type(jit) == "table"
+-- Lua 5.3+ with a separate integer subtype
+T.has_integers = math.type ~= nil
+
+function T.done(name)
+    print(string.format("%s: %d checks passed", name or arg and arg[0] or "test", checks))
+end
+
+return T
