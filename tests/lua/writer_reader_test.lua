@@ -113,3 +113,338 @@ do -- writer is emptied by a successful addmsg/setmsg, kept on false [66] [67]
     T.eq(f:msgcnt(), 0)
     w:clear()
 end
+
+do -- writer:setmsg [30]
+    local b = mtmsg.newbuffer()
+    local w = mtmsg.newwriter()
+    b:addmsg(1); b:addmsg(2); b:addmsg(3)
+    w:add("s", 1)
+    T.eq(w:setmsg(b), true)
+    T.eq(b:msgcnt(), 1, "setmsg discards queued messages")
+    T.results(T.pack(b:nextmsg(0)), "s", 1)
+    T.eq(w:setmsg(b), true, "empty writer sets an empty message")
+    T.eq(b:msgcnt(), 1)
+    T.results(T.pack(b:nextmsg(0)))
+
+    local f = mtmsg.newbuffer("wr-fixed", 8, 0)
+    f:addmsg("abc")
+    w:add("x", 1)
+    T.eq(w:setmsg(f), true, "fits after the discard")
+    T.eq(f:msgcnt(), 1)
+    T.results(T.pack(f:nextmsg(0)), "x", 1)
+    f:addmsg("keep")
+    w:add(string.rep("z", 10))
+    T.raises_exactly(function() w:setmsg(f) end,
+        'mtmsg.error.message_size: message size 13 exceeds limit of 8 bytes for mtmsg.buffer(name="wr-fixed",id=' .. f:id() .. ')')
+    T.eq(f:msgcnt(), 1, "[30] a failing setmsg leaves the buffer as it was")
+    T.results(T.pack(f:nextmsg(0)), "keep")
+    w:clear()
+
+    -- setmsg keeps the buffer's place in its listener's queue (README m4)
+    local l = mtmsg.newlistener()
+    local b1, b2 = l:newbuffer(), l:newbuffer()
+    b1:addmsg("m1"); b2:addmsg("m2"); b1:addmsg("m3")
+    w:add("m4"); w:setmsg(b2)
+    w:add("m5"); w:addmsg(b2)
+    T.eq(l:nextmsg(0), "m1")
+    T.eq(l:nextmsg(0), "m4")
+    T.eq(l:nextmsg(0), "m3")
+    T.eq(l:nextmsg(0), "m5")
+    T.check(none(l:nextmsg(0)))
+end
+
+do -- writer: target checks
+    local w = mtmsg.newwriter()
+    local l = mtmsg.newlistener()
+    local e = T.raises(function() w:addmsg(l) end, "mtmsg.buffer expected, got ")
+    T.check(e:find("bad argument #1 to '", 1, true), e)
+    if T.has_integers then
+        argerr(function() w:addmsg(l) end, 1, "addmsg", "mtmsg.buffer expected, got mtmsg.listener")
+        argerr(function() w:setmsg(l) end, 1, "setmsg", "mtmsg.buffer expected, got mtmsg.listener")
+        argerr(function() w:addmsg(w) end, 1, "addmsg", "mtmsg.buffer expected, got mtmsg.writer")
+    end
+    argerr(function() w:addmsg() end, 1, "addmsg", "mtmsg.buffer expected, got no value")
+    argerr(function() w:addmsg("x") end, 1, "addmsg", "mtmsg.buffer expected, got string")
+    argerr(function() w:setmsg(1) end, 1, "setmsg", "mtmsg.buffer expected, got number")
+
+    local c = mtmsg.newbuffer("wr-closed")
+    c:close()
+    w:add(1)
+    local cerr = 'mtmsg.error.object_closed: mtmsg.buffer(name="wr-closed",id=' .. c:id() .. ')'
+    T.raises_exactly(function() w:addmsg(c) end, cerr)
+    T.raises_exactly(function() w:setmsg(c) end, cerr)
+    local a = mtmsg.newbuffer()
+    a:abort()
+    T.raises_exactly(function() w:addmsg(a) end, "mtmsg.error.operation_aborted")
+    T.raises_exactly(function() w:setmsg(a) end, "mtmsg.error.operation_aborted")
+    a:abort(false)
+    T.eq(w:addmsg(a), true)
+    T.results(T.pack(a:nextmsg(0)), 1)
+    -- writers are not affected by abort themselves
+    mtmsg.abort()
+    local ok = pcall(function()
+        local w2 = mtmsg.newwriter()
+        w2:add(1, 2)
+        w2:clear()
+        local r2 = mtmsg.newreader()
+        r2:clear()
+        T.check(none(r2:next()))
+    end)
+    mtmsg.abort(false)
+    T.check(ok, "newwriter/add/clear, newreader/next/clear work while aborted")
+end
+
+do -- [27] unsupported values raise and store nothing
+    local b = mtmsg.newbuffer()
+    local w = mtmsg.newwriter()
+    argerr(function() w:add({}) end, 1, "add", "parameter type not supported")
+    argerr(function() w:add(1, function() end) end, 2, "add", "parameter type not supported")
+    argerr(function() w:add(1, 2, coroutine.create(function() end)) end, 3, "add", "parameter type not supported")
+    argerr(function() w:add(b) end, 1, "add", "parameter type not supported")
+    argerr(function() w:add(w) end, 1, "add", "parameter type not supported")
+    T.eq(w:addmsg(b), true)
+    T.results(T.pack(b:nextmsg(0))) -- nothing stored by the failed adds
+end
+
+do -- writer sizes [57]
+    local w = mtmsg.newwriter(4, 0)
+    w:add("1")
+    T.raises_exactly(function() w:add("1") end,
+        "mtmsg.error.message_size: message size 6 exceeds limit of 4 bytes for " .. tostring(w))
+    local b = mtmsg.newbuffer()
+    T.eq(w:addmsg(b), true, "the writer keeps what fitted")
+    T.results(T.pack(b:nextmsg(0)), "1")
+    w:add("12")
+    T.raises(function() w:add(nil) end, "mtmsg.error.message_size: message size 5 exceeds limit of 4 bytes")
+    w:clear()
+    w:add("12") -- clear made room again
+    w:clear()
+
+    -- capacity 0: the first allocation is twice what is needed, then fixed
+    local z = mtmsg.newwriter(0, 0)
+    z:add("12345") -- 7 bytes -> capacity 14
+    z:add("12345") -- 14 bytes in total
+    T.raises_exactly(function() z:add(1) end,
+        "mtmsg.error.message_size: message size 16 exceeds limit of 14 bytes for " .. tostring(z))
+
+    -- [58] grow 1: grows by what is needed
+    local g = mtmsg.newwriter(4, 1)
+    for i = 1, 4000 do g:add(i) end
+    T.eq(g:addmsg(b), true)
+    local r = mtmsg.newreader(4, 1)
+    T.eq(r:nextmsg(b), true)
+    local okall = true
+    for i = 1, 4000 do
+        local v = r:next()
+        if v ~= i then okall = false; T.eq(v, i, "reader value #" .. i) end
+    end
+    T.check(okall)
+    T.check(none(r:next()), "then nothing")
+end
+
+-- ---------------------------------------------------------------- reader
+do -- [59] fixed reader too small: message_size, the message stays queued
+    local b = mtmsg.newbuffer()
+    b:addmsg("a", "b")
+    local r = mtmsg.newreader(4, 0)
+    T.raises_exactly(function() r:nextmsg(b) end,
+        "mtmsg.error.message_size: message size 6 exceeds limit of 4 bytes for " .. tostring(r))
+    T.eq(b:msgcnt(), 1, "message stays queued")
+    local r6 = mtmsg.newreader(6, 0)
+    T.eq(r6:nextmsg(b), true, "exactly fitting reader")
+    T.results(T.pack(r6:next(5)), "a", "b")
+end
+
+do -- [60] timeout on an empty buffer
+    local b = mtmsg.newbuffer()
+    local r = mtmsg.newreader()
+    b:addmsg("old1", "old2")
+    r:nextmsg(b)
+    T.eq(r:next(), "old1")
+    local t0 = mtmsg.time()
+    T.eq(r:nextmsg(b, 0.5), false)
+    T.near(mtmsg.time() - t0, 0.5, 0.2, "reader:nextmsg(b, 0.5) waits")
+    T.check(none(r:next()), "[60] the reader was emptied")
+    T.eq(r:nextmsg(b, 0), false)
+    T.eq(r:nextmsg(b, -1), false)
+end
+
+do -- [61] nextmsg discards unread elements; [62] counts
+    local b = mtmsg.newbuffer()
+    local r = mtmsg.newreader()
+    b:addmsg(1, 2, 3)
+    b:addmsg("x", "y")
+    T.eq(r:nextmsg(b), true)
+    T.eq(r:next(), 1)
+    T.eq(r:nextmsg(b), true)
+    T.results(T.pack(r:next(-1)), "x", "y")
+    T.check(none(r:next()))
+
+    b:addmsg(1, nil, 3, nil, 5, 6)
+    r:nextmsg(b)
+    T.results(T.pack(r:next(0)))
+    T.results(T.pack(r:next(2)), 1, nil)
+    T.results(T.pack(r:next()), 3)
+    T.results(T.pack(r:next(nil)), nil)
+    if T.has_integers then
+        T.raises(function() r:next(1.5) end, "number has no integer representation")
+        T.results(T.pack(r:next(1.0)), 5) -- integral float count
+    else
+        T.results(T.pack(r:next(1.5)), 5) -- 5.1: count truncated
+    end
+    T.results(T.pack(r:next(10)), 6)
+    T.results(T.pack(r:next(10)))
+    T.results(T.pack(r:next(-1)))
+
+    b:addmsg("a", "b", "c")
+    r:nextmsg(b)
+    r:clear()
+    T.check(none(r:next()), "reader:clear() removes the elements")
+    T.check(none(r:next(-1)))
+
+    -- an empty message: true, nothing to read
+    b:addmsg()
+    T.eq(r:nextmsg(b), true)
+    T.check(none(r:next()))
+    T.eq(b:msgcnt(), 0)
+end
+
+do -- [63] [64] argument errors
+    local b = mtmsg.newbuffer()
+    local l = mtmsg.newlistener()
+    local lb = l:newbuffer()
+    local w = mtmsg.newwriter()
+    local r = mtmsg.newreader()
+    b:addmsg(1)
+    r:nextmsg(b)
+    argerr(function() r:next("1") end, 1, "next", "integer or carray expected")
+    argerr(function() r:next(true) end, 1, "next", "integer or carray expected")
+    argerr(function() r:next(1, "1") end, 2, "next", "carray expected")
+    argerr(function() r:next(1, {}) end, 2, "next", "carray expected")
+    argerr(function() r:nextmsg(w) end, 1, "nextmsg", "mtmsg.buffer or mtmsg.listener expected")
+    argerr(function() r:nextmsg() end, 1, "nextmsg", "mtmsg.buffer or mtmsg.listener expected")
+    argerr(function() r:nextmsg(1) end, 1, "nextmsg", "mtmsg.buffer or mtmsg.listener expected")
+    argerr(function() r:nextmsg(r) end, 1, "nextmsg", "mtmsg.buffer or mtmsg.listener expected")
+    argerr(function() r:nextmsg(b, "1") end, 2, "nextmsg", "timeout seconds expected")
+    argerr(function() r:nextmsg(l, "1") end, 2, "nextmsg", "timeout seconds expected")
+    argerr(function() r:nextmsg(b, true) end, 2, "nextmsg", "timeout seconds expected")
+    argerr(function() r:nextmsg(b, {}) end, 2, "nextmsg", "timeout seconds expected")
+    local _ = lb
+end
+
+do -- reader with listeners, closed, aborted sources; emptied first
+    local l = mtmsg.newlistener("rd-L")
+    local r = mtmsg.newreader()
+    T.raises_exactly(function() r:nextmsg(l) end, 'mtmsg.error.no_buffers: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
+    T.raises_exactly(function() r:nextmsg(l, 0) end, 'mtmsg.error.no_buffers: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
+    local a, b = l:newbuffer(), l:newbuffer()
+    a:addmsg("a1"); a:addmsg("a2"); b:addmsg("b1")
+    local got = {}
+    for i = 1, 3 do
+        T.eq(r:nextmsg(l, 0), true)
+        got[i] = r:next()
+    end
+    T.eq(table.concat(got, " "), "a1 b1 a2", "round robin through a reader")
+    T.eq(r:nextmsg(l, 0), false)
+    local t0 = mtmsg.time()
+    T.eq(r:nextmsg(l, 0.3), false)
+    T.near(mtmsg.time() - t0, 0.3, 0.15)
+
+    -- emptied first, also when an error follows
+    a:addmsg("x", "y")
+    r:nextmsg(l)
+    b:abort()
+    T.raises_exactly(function() r:nextmsg(b) end, "mtmsg.error.operation_aborted")
+    T.check(none(r:next()), "reader emptied before the aborted error")
+    b:abort(false)
+    a:addmsg("x", "y")
+    r:nextmsg(a)
+    l:abort()
+    T.raises_exactly(function() r:nextmsg(l, 0) end, "mtmsg.error.operation_aborted")
+    T.check(none(r:next()), "reader emptied before the aborted error")
+    l:abort(false)
+    local c = mtmsg.newbuffer()
+    c:addmsg("c1", "c2")
+    r:nextmsg(c)
+    c:close()
+    T.raises_exactly(function() r:nextmsg(c, 0) end, "mtmsg.error.object_closed: mtmsg.buffer(id=" .. c:id() .. ")")
+    T.check(none(r:next()), "reader emptied before the closed error")
+    l:close()
+    T.raises_exactly(function() r:nextmsg(l) end, 'mtmsg.error.object_closed: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
+end
+
+do -- nonblock mode of the source decides when no timeout is given
+    local b = mtmsg.newbuffer()
+    local l = mtmsg.newlistener()
+    local lb = l:newbuffer()
+    local r = mtmsg.newreader()
+    b:nonblock(); l:nonblock()
+    local t0 = mtmsg.time()
+    T.eq(r:nextmsg(b), false, "nonblock buffer, empty: false at once")
+    T.eq(r:nextmsg(l), false, "nonblock listener, empty: false at once")
+    T.check(mtmsg.time() - t0 < 0.2)
+    b:addmsg("nb"); lb:addmsg("lnb")
+    T.eq(r:nextmsg(b), true); T.eq(r:next(), "nb")
+    T.eq(r:nextmsg(l), true); T.eq(r:next(), "lnb")
+    t0 = mtmsg.time()
+    T.eq(r:nextmsg(b, 0.3), false)
+    T.near(mtmsg.time() - t0, 0.3, 0.15, "a timeout waits even in nonblock mode")
+    -- the writer uses the target's flag too: no contention, so true
+    local w = mtmsg.newwriter()
+    w:add(1)
+    T.eq(w:addmsg(b), true)
+end
+
+-- ---------------------------------------------------------------- threads
+H.guard(function()
+    local b = mtmsg.newbuffer()
+    local l = mtmsg.newlistener()
+    local lb = l:newbuffer()
+    local r = mtmsg.newreader()
+    -- a reader blocked on a buffer and on a listener, woken by a writer in
+    -- another thread
+    local t = H.start(function(bid, lbid)
+        local mtmsg = require "mtmsg"
+        local w = mtmsg.newwriter()
+        mtmsg.sleep(0.3)
+        w:add("from", "thread", 1)
+        assert(w:addmsg(mtmsg.buffer(bid)))
+        mtmsg.sleep(0.3)
+        w:add("to-listener")
+        assert(w:setmsg(mtmsg.buffer(lbid)))
+        return true
+    end, b:id(), lb:id())
+    local t0 = mtmsg.time()
+    T.eq(r:nextmsg(b), true)
+    T.check(mtmsg.time() - t0 > 0.15, "blocked")
+    T.results(T.pack(r:next(-1)), "from", "thread", 1)
+    T.eq(r:nextmsg(l, 5), true)
+    T.results(T.pack(r:next(-1)), "to-listener")
+    T.eq(H.join(t), true)
+
+    -- producer thread with a writer, consumer (main) with a reader: exact accounting
+    local N = 1000
+    t = H.start(function(bid, n)
+        local mtmsg = require "mtmsg"
+        local w = mtmsg.newwriter(16, 0)
+        local b = mtmsg.buffer(bid)
+        for i = 1, n do
+            w:add(i)
+            w:add(-i)
+            assert(w:addmsg(b))
+        end
+        return n
+    end, b:id(), N)
+    local sum = 0
+    for i = 1, N do
+        T.eq(r:nextmsg(b, 5), true)
+        local x, y = r:next(2)
+        if x ~= i or y ~= -i then T.eq(x, i); T.eq(y, -i) end
+        sum = sum + x
+    end
+    T.eq(sum, N * (N + 1) / 2)
+    T.eq(H.join(t), N)
+    T.eq(b:msgcnt(), 0)
+end)
+
+T.done("writer_reader")
