@@ -5,6 +5,8 @@
 pub mod buffer;
 pub mod carray;
 pub mod notify;
+pub mod receiver;
+pub mod sender;
 
 use crate::ffi;
 use crate::lua::Lua;

@@ -7,7 +7,6 @@ use crate::core::notifier::{Connected, Kind, Notifier};
 use crate::ffi::{self, lua_State};
 use crate::lua::{Error, LResult, Lua};
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::Arc;
 
 pub const ID: &CStr = c"_capi_notify";
 
@@ -113,15 +112,18 @@ unsafe extern "C-unwind" fn buffer_to_notifier(l: *mut lua_State, idx: c_int) ->
 }
 
 unsafe extern "C" fn buffer_retain(n: *mut c_void) {
-    super::buffer::retain(n)
+    // SAFETY: forwarded contract.
+    unsafe { super::buffer::retain(n) }
 }
 
 unsafe extern "C" fn buffer_release(n: *mut c_void) {
-    super::buffer::release(n)
+    // SAFETY: forwarded contract.
+    unsafe { super::buffer::release(n) }
 }
 
 unsafe extern "C" fn buffer_notify(n: *mut c_void, eh: ErrorHandler, ehdata: *mut c_void) -> c_int {
-    super::buffer::notify(n, eh, ehdata)
+    // SAFETY: forwarded contract.
+    unsafe { super::buffer::notify(n, eh, ehdata) }
 }
 
 pub static BUFFER_API: Api = Api {

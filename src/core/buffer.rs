@@ -318,12 +318,16 @@ impl Buffer {
         if s.aborted {
             return Err(PutError::Aborted);
         }
-        if replace {
-            s.queue.clear();
-            s.count = 0;
-        }
         let h = encoding::header_len(len);
-        let area = s.queue.append(h + len).map_err(PutError::Memory)?;
+        // setmsg replaces the queued messages only if the new one fits
+        // (decisions.md [30]: a failed setmsg leaves the buffer as it was).
+        let area = if replace {
+            let area = s.queue.replace(h + len).map_err(PutError::Memory)?;
+            s.count = 0;
+            area
+        } else {
+            s.queue.append(h + len).map_err(PutError::Memory)?
+        };
         let n = encoding::encode_header(area, len);
         write(&mut area[n..]);
         s.count += 1;

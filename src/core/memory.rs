@@ -60,7 +60,11 @@ impl ByteArea {
     /// Checks that `n` more bytes fit, growing the capacity if allowed,
     /// without allocating.
     pub fn check(&self, n: usize) -> Result<usize, ReserveError> {
-        let needed = self.len().checked_add(n).ok_or(ReserveError::OutOfMemory { bytes: usize::MAX })?;
+        self.check_with(self.len(), n)
+    }
+
+    fn check_with(&self, used: usize, n: usize) -> Result<usize, ReserveError> {
+        let needed = used.checked_add(n).ok_or(ReserveError::OutOfMemory { bytes: usize::MAX })?;
         if needed <= self.capacity {
             return Ok(self.capacity);
         }
@@ -109,6 +113,13 @@ impl ByteArea {
             self.data.resize(target, 0);
         }
         Ok(())
+    }
+
+    /// Replaces everything with `n` new bytes, or changes nothing on error.
+    pub fn replace(&mut self, n: usize) -> Result<&mut [u8], ReserveError> {
+        self.check_with(0, n)?;
+        self.clear();
+        self.append(n)
     }
 
     /// Drops `n` bytes from the front.

@@ -13,7 +13,6 @@ mod values;
 
 pub use entry::{entry, Function};
 pub use error::{Error, LResult};
-pub use values::*;
 
 use crate::ffi;
 use std::ffi::{c_char, c_int, c_void, CStr};

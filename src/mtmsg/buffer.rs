@@ -29,15 +29,6 @@ impl BufferRef {
         // only in __gc, which nulls them.
         unsafe { self.buffer.as_ref() }
     }
-
-    /// A new strong reference (for C API holders and notifiers).
-    pub fn arc(&self) -> Option<Arc<Buffer>> {
-        let b = self.buffer()?;
-        // SAFETY: self.buffer came from Arc::into_raw and is still owned.
-        unsafe { Arc::increment_strong_count(b) };
-        // SAFETY: the count was just incremented for this new Arc.
-        Some(unsafe { Arc::from_raw(b) })
-    }
 }
 
 pub fn register(l: Lua) {

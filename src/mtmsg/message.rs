@@ -92,10 +92,6 @@ pub struct Candidates {
 }
 
 impl Candidates {
-    pub fn none() -> Candidates {
-        Candidates { list: Vec::new() }
-    }
-
     /// Checks the candidate arguments `first..=top` before anything is taken.
     pub fn from_args(l: Lua, first: c_int) -> LResult<Candidates> {
         let mut list = Vec::new();
@@ -105,10 +101,6 @@ impl Candidates {
             }
         }
         Ok(Candidates { list })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
     }
 }
 
