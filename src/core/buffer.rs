@@ -37,6 +37,12 @@ pub(super) struct Slot {
     pub notifiers: [Option<Arc<Connected>>; 2],
 }
 
+impl Slot {
+    fn new(queue: ByteArea) -> Slot {
+        Slot { queue, count: 0, closed: false, aborted: false, ready: false, orphan: false, notifiers: [None, None] }
+    }
+}
+
 /// A listener's own state, inside its group.
 pub(super) struct ListenerState {
     pub closed: bool,
@@ -111,20 +117,16 @@ impl Group {
 impl GroupState {
     pub fn slot(&mut self, i: usize) -> &mut Slot {
         // Slots of live buffers are never freed (see `Buffer::drop`), and
-        // orphans are only reached through the ready queue.
-        self.slots[i].as_mut().expect("slot of a live buffer")
+        // orphans are only reached through the ready queue; the closed
+        // placeholder only keeps this function total.
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, || None);
+        }
+        self.slots[i].get_or_insert_with(|| Slot { closed: true, ..Slot::new(ByteArea::new(0.0, 0.0)) })
     }
 
     pub fn add_slot(&mut self, queue: ByteArea) -> usize {
-        let slot = Slot {
-            queue,
-            count: 0,
-            closed: false,
-            aborted: false,
-            ready: false,
-            orphan: false,
-            notifiers: [None, None],
-        };
+        let slot = Slot::new(queue);
         match self.free.pop() {
             Some(i) => {
                 self.slots[i] = Some(slot);

@@ -82,7 +82,7 @@ impl Listener {
             return Err(PutError::Aborted);
         }
         let mut g = self.group.lock();
-        let l = g.listener.as_mut().expect("listener group");
+        let Some(l) = g.listener.as_mut() else { return Err(PutError::Closed) };
         if l.closed {
             return Err(PutError::Closed);
         }
@@ -103,7 +103,7 @@ impl Listener {
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
         let Some(mut g) = self.group.lock_for(how) else { return Ok(None) };
         loop {
-            let l = g.listener.as_ref().expect("listener group");
+            let Some(l) = g.listener.as_ref() else { return Err(TakeError::Closed) };
             if l.closed {
                 return Err(TakeError::Closed);
             }
