@@ -521,6 +521,10 @@ impl Lua {
             sz: usize,
             ud: *mut c_void,
         ) -> c_int {
+            // Lua 5.5 ends a dump with a call that passes no data.
+            if p.is_null() || sz == 0 {
+                return 0;
+            }
             // SAFETY: ud is the &mut Vec<u8> passed below; p is valid for sz bytes.
             unsafe {
                 let out = &mut *(ud as *mut Vec<u8>);
