@@ -17,7 +17,7 @@ pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
         ffi::LUA_TNUMBER => number_value(l, idx),
         ffi::LUA_TSTRING => Value::String(l.to_bytes(idx).unwrap_or_default()),
         ffi::LUA_TLIGHTUSERDATA => Value::LightUserdata(l.to_userdata(idx) as usize),
-        ffi::LUA_TFUNCTION => match l.is_cfunction(idx).then(|| l.to_cfunction(idx)).flatten() {
+        ffi::LUA_TFUNCTION => match transportable_cfunction(l, idx) {
             Some(f) => Value::CFunction(f as usize),
             None => return Err(not_supported(idx)),
         },
@@ -29,6 +29,19 @@ pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
         },
         _ => return Err(not_supported(idx)),
     })
+}
+
+/// Only the C function pointer travels. LuaJIT's built-ins are fast functions
+/// (no C function at all) or C closures whose upvalue the function needs, so
+/// there a C function is sendable only without upvalues.
+fn transportable_cfunction(l: Lua, idx: c_int) -> Option<ffi::lua_CFunction> {
+    if !l.is_cfunction(idx) {
+        return None;
+    }
+    if cfg!(luajit) && l.upvalue_name(idx, 1).is_some() {
+        return None;
+    }
+    l.to_cfunction(idx)
 }
 
 fn not_supported(idx: c_int) -> Error {

@@ -279,6 +279,31 @@ do -- a waiter with a timeout sees the message added by a thread that
     local _ = keeper
 end
 
+do -- README example (mtmsg.error.unknown_object section)
+    local threadIn = mtmsg.newbuffer()
+    local lst = mtmsg.newlistener()
+    local threadOut = lst:newbuffer()
+    local thread = start(function(inId, outId)
+        local mtmsg = require("mtmsg")
+        local threadIn = mtmsg.buffer(inId)
+        local threadOut = mtmsg.buffer(outId)
+        threadOut:addmsg("started")
+        assert(threadIn:nextmsg() == "exit")
+        threadOut:addmsg("finished")
+        return true
+    end, threadIn:id(), threadOut:id())
+    T.eq(lst:nextmsg(5), "started")
+    threadOut = nil -- now it's safe
+    collect()
+    threadIn:addmsg("exit")
+    T.eq(lst:nextmsg(5), "finished")
+    T.eq(join(thread), true)
+    thread = nil
+    collect()
+    local _, err = pcall(function() lst:nextmsg(2) end) -- README: nextmsg()
+    T.check(type(err) == "string" and err:match(mtmsg.error.no_buffers), "README: no_buffers after the thread ended")
+end
+
 end)
 
 T.done("listener_threads")

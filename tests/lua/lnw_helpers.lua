@@ -57,7 +57,11 @@ end
 function H.join(t, secs)
     local deadline = mtmsg.time() + (secs or 8)
     while t:alive() and mtmsg.time() < deadline do
-        mtmsg.sleep(0.005)
+        if not pcall(mtmsg.sleep, 0.005) then
+            -- mtmsg.sleep raises while everything is aborted: spin instead
+            local t1 = mtmsg.time() + 0.005
+            while mtmsg.time() < t1 do end
+        end
     end
     if t:alive() then
         mtmsg.abort(true)

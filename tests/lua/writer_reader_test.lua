@@ -426,7 +426,7 @@ H.guard(function()
     local N = 1000
     t = H.start(function(bid, n)
         local mtmsg = require "mtmsg"
-        local w = mtmsg.newwriter(16, 0)
+        local w = mtmsg.newwriter(18, 0) -- two 9-byte integers
         local b = mtmsg.buffer(bid)
         for i = 1, n do
             w:add(i)
