@@ -8,8 +8,17 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The vendored interpreter built by this package.
-pub fn lua_bin() -> PathBuf {
+pub fn vendored_lua() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lua"))
+}
+
+/// The interpreter the scripts run with: `MTMSG_TEST_LUA` (e.g. a
+/// distribution's `/usr/bin/lua5.4`) or else the vendored one.
+pub fn lua_bin() -> PathBuf {
+    match std::env::var_os("MTMSG_TEST_LUA") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => vendored_lua(),
+    }
 }
 
 /// A directory with `mtmsg.so`, `mtstates.so` and `mtthread.so` (symlinks to
@@ -17,7 +26,7 @@ pub fn lua_bin() -> PathBuf {
 pub fn module_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let bin = lua_bin();
+        let bin = vendored_lua();
         let profile_dir = bin.parent().expect("bin dir");
         let lib = profile_dir.join("deps").join("libmtmsg.so");
         assert!(lib.exists(), "{} not built", lib.display());
