@@ -69,6 +69,10 @@ pub(super) struct Group {
 
 pub(super) type Guard<'a> = MutexGuard<'a, GroupState>;
 
+/// Notifiers taken out of a slot. They are dropped (which may release the
+/// last reference to another buffer) only after the group lock is released.
+pub(super) type Detached = [Option<Arc<Connected>>; 2];
+
 impl Group {
     pub fn new(listener: Option<ListenerState>) -> Arc<Group> {
         Arc::new(Group {
@@ -140,7 +144,7 @@ impl GroupState {
     }
 
     /// Frees a slot; returns its notifiers, to be dropped outside the lock.
-    pub fn remove_slot(&mut self, i: usize) -> [Option<Arc<Connected>>; 2] {
+    pub fn remove_slot(&mut self, i: usize) -> Detached {
         self.unready(i);
         let slot = self.slots[i].take();
         self.free.push(i);
@@ -170,7 +174,7 @@ impl GroupState {
     }
 
     /// Closes slot `i`: frees its memory; returns its notifiers.
-    pub fn close_slot(&mut self, i: usize) -> [Option<Arc<Connected>>; 2] {
+    pub fn close_slot(&mut self, i: usize) -> Detached {
         self.unready(i);
         let s = self.slot(i);
         s.closed = true;
@@ -185,12 +189,13 @@ impl GroupState {
     }
 
     /// Removes the first message of slot `i` into `f`; keeps it if `f` fails.
-    /// Returns the count left and the "<" notifier if one is due.
+    /// Returns `f`'s result, the "<" notifier if one is due, and the
+    /// notifiers of an orphan slot freed by this (to drop after unlocking).
     pub fn take_from_slot<R, E>(
         &mut self,
         i: usize,
         f: impl FnOnce(&[u8]) -> Result<R, E>,
-    ) -> Result<(R, Option<Arc<Connected>>), E> {
+    ) -> Result<(R, Option<Arc<Connected>>, Detached), E> {
         let s = self.slot(i);
         let bytes = s.queue.bytes();
         let (h, len) = encoding::decode_header(bytes).unwrap_or((bytes.len(), 0));
@@ -201,12 +206,13 @@ impl GroupState {
         let due = s.notifiers[Kind::Removed as usize].clone().filter(|n| n.is_due(Kind::Removed, left));
         // Round-robin: a buffer read from goes to the end of the ready queue.
         self.unready(i);
+        let mut detached = Detached::default();
         if left > 0 {
             self.make_ready(i);
         } else if self.slots[i].as_ref().is_some_and(|s| s.orphan) {
-            drop(self.remove_slot(i));
+            detached = self.remove_slot(i);
         }
-        Ok((r, due))
+        Ok((r, due, detached))
     }
 }
 
@@ -364,8 +370,9 @@ impl Buffer {
                 return Err(TakeError::Aborted);
             }
             if s.count > 0 {
-                let (r, due) = g.take_from_slot(self.slot, f).map_err(TakeError::Rejected)?;
+                let (r, due, detached) = g.take_from_slot(self.slot, f).map_err(TakeError::Rejected)?;
                 drop(g);
+                drop(detached);
                 return Ok(Some((r, self.notify(Kind::Removed, due))));
             }
             let (g2, more) = self.group.wait(g, how);

@@ -114,8 +114,9 @@ impl Listener {
                 return Err(TakeError::NoBuffers);
             }
             if let Some(&slot) = l.ready.front() {
-                let (r, due) = g.take_from_slot(slot, f).map_err(TakeError::Rejected)?;
+                let (r, due, detached) = g.take_from_slot(slot, f).map_err(TakeError::Rejected)?;
                 drop(g);
+                drop(detached);
                 return Ok(Some((r, notify_slot(&self.group, slot, Kind::Removed, due))));
             }
             let (g2, more) = self.group.wait(g, how);
