@@ -59,8 +59,8 @@ lua_fn! { fn nextmsg(l) {
     let timeout = match l.type_of(3) {
         ffi::LUA_TNONE | ffi::LUA_TNIL => None,
         ffi::LUA_TNUMBER if !l.raw_number(3).is_nan() => Some(l.raw_number(3)),
-        // A carray here is accepted and means "no timeout" (mtmsg.md §14).
-        ffi::LUA_TUSERDATA if crate::capi::carray::api_of(l, 3).is_ok() => None,
+        // The original silently took a carray here as "no timeout";
+        // decisions.md [65] makes every non-number an argument error.
         _ => return Err(Error::arg(3, "timeout seconds expected")),
     };
     let elements = &mut r.elements;
