@@ -16,7 +16,9 @@ use std::sync::Arc;
 pub const CLASS: &CStr = c"mtmsg.buffer";
 const CLASS_NAME: &str = "mtmsg.buffer";
 
-/// The userdata payload.
+/// The userdata payload. `repr(C)`: the object pointer comes first, which
+/// LuaJIT FFI users rely on (include/mtmsg_ffi.lua).
+#[repr(C)]
 pub struct BufferRef {
     /// From `Arc::into_raw`; null once collected.
     buffer: *const Buffer,

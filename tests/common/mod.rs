@@ -60,8 +60,8 @@ pub fn lua_cpath() -> String {
 }
 
 pub fn lua_path() -> String {
-    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("lua");
-    format!("{}/?.lua", tests.display())
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    format!("{}/tests/lua/?.lua;{}/include/?.lua", root.display(), root.display())
 }
 
 /// A command running the vendored interpreter with the test environment.
