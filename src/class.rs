@@ -3,7 +3,7 @@
 
 use crate::ffi;
 use crate::lua::{Error, Function, LResult, Lua};
-use std::ffi::{c_int, CStr};
+use std::ffi::{CStr, c_int};
 
 /// Registers (once per Lua state) the metatable `name` with `__name`,
 /// `__metatable = name`, `__index` = the methods, and the metamethods.

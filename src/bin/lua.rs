@@ -5,7 +5,7 @@
 //! load through a plain `require`, as with a distribution's `lua` binary.
 
 use mtmsg::ffi;
-use mtmsg::lua::{open_libs, Lua};
+use mtmsg::lua::{Lua, open_libs};
 use std::ffi::CString;
 use std::io::Read;
 use std::process::ExitCode;

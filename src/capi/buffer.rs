@@ -13,8 +13,16 @@ use std::sync::Arc;
 /// Stores the buffer's C API vtables in the metatable on top of the stack.
 pub fn publish_all(l: Lua) {
     notify::publish_for_buffers(l);
-    super::publish(l, super::receiver::ID, &super::receiver::BUFFER_API as *const _ as *const c_void);
-    super::publish(l, super::sender::ID, &super::sender::BUFFER_API as *const _ as *const c_void);
+    super::publish(
+        l,
+        super::receiver::ID,
+        &super::receiver::BUFFER_API as *const _ as *const c_void,
+    );
+    super::publish(
+        l,
+        super::sender::ID,
+        &super::sender::BUFFER_API as *const _ as *const c_void,
+    );
 }
 
 /// `toNotifier` / `toReceiver` / `toSender`: the buffer behind a

@@ -1,7 +1,7 @@
 //! Consumer side of the Carray C API (`_capi_carray`, major 1): reading
 //! carrays passed in messages and creating or reusing them on receipt.
 
-use super::{find, Header, Missing};
+use super::{Header, Missing, find};
 use crate::ffi::lua_State;
 use crate::lua::{Error, LResult, Lua};
 use std::ffi::{c_int, c_void};
@@ -23,9 +23,8 @@ pub struct Info {
 #[repr(C)]
 pub struct Api {
     pub header: Header,
-    pub new_carray: Option<
-        unsafe extern "C-unwind" fn(*mut lua_State, c_int, c_int, usize, *mut *mut c_void) -> *mut c_void,
-    >,
+    pub new_carray:
+        Option<unsafe extern "C-unwind" fn(*mut lua_State, c_int, c_int, usize, *mut *mut c_void) -> *mut c_void>,
     pub new_carray_ref: Option<unsafe extern "C-unwind" fn()>,
     pub to_readable: Option<unsafe extern "C-unwind" fn(*mut lua_State, c_int, *mut Info) -> *const c_void>,
     pub to_writable: Option<unsafe extern "C-unwind" fn(*mut lua_State, c_int, *mut Info) -> *mut c_void>,
@@ -60,7 +59,9 @@ pub fn readable<'a>(l: Lua, idx: c_int) -> Result<Option<Readable<'a>>, Missing>
         Err(Missing::NoApi) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let (Some(to_readable), Some(readable_ptr)) = (api.to_readable, api.readable_ptr) else { return Ok(None) };
+    let (Some(to_readable), Some(readable_ptr)) = (api.to_readable, api.readable_ptr) else {
+        return Ok(None);
+    };
     let mut info = Info::default();
     // SAFETY: API contract: checks the value at idx, fills info.
     let arr = unsafe { to_readable(l.raw(), idx, &mut info) };
@@ -80,7 +81,12 @@ pub fn readable<'a>(l: Lua, idx: c_int) -> Result<Option<Readable<'a>>, Missing>
         // SAFETY: as above.
         unsafe { std::slice::from_raw_parts(p, len) }
     };
-    Ok(Some(Readable { elem_type: info.element_type as u8, elem_size: info.element_size as u8, count: info.element_count, data }))
+    Ok(Some(Readable {
+        elem_type: info.element_type as u8,
+        elem_size: info.element_size as u8,
+        count: info.element_count,
+        data,
+    }))
 }
 
 /// A caller-supplied carray to reuse on receipt.
@@ -101,13 +107,30 @@ pub fn candidate(l: Lua, idx: c_int) -> LResult<Candidate> {
     };
     let mut info = Info::default();
     // SAFETY: API contract.
-    let arr = api.to_writable.map_or(std::ptr::null_mut(), |f| unsafe { f(l.raw(), idx, &mut info) });
+    let arr = api
+        .to_writable
+        .map_or(std::ptr::null_mut(), |f| unsafe { f(l.raw(), idx, &mut info) });
     if arr.is_null() {
         // SAFETY: API contract.
-        let readable = api.to_readable.is_some_and(|f| unsafe { !f(l.raw(), idx, std::ptr::null_mut()).is_null() });
-        return Err(Error::arg(idx, if readable { "writable carray expected" } else { "carray expected" }));
+        let readable = api
+            .to_readable
+            .is_some_and(|f| unsafe { !f(l.raw(), idx, std::ptr::null_mut()).is_null() });
+        return Err(Error::arg(
+            idx,
+            if readable {
+                "writable carray expected"
+            } else {
+                "carray expected"
+            },
+        ));
     }
-    Ok(Candidate { idx, api, arr, elem_type: info.element_type, elem_size: info.element_size })
+    Ok(Candidate {
+        idx,
+        api,
+        arr,
+        elem_type: info.element_type,
+        elem_size: info.element_size,
+    })
 }
 
 impl Candidate {
@@ -117,7 +140,10 @@ impl Candidate {
 
     /// Resizes to `count` elements and copies `data` in.
     pub fn fill(&self, l: Lua, count: usize, data: &[u8]) -> LResult<()> {
-        let resize = self.api.resize.ok_or_else(|| Error::arg(self.idx, "cannot resize carray"))?;
+        let resize = self
+            .api
+            .resize
+            .ok_or_else(|| Error::arg(self.idx, "cannot resize carray"))?;
         // SAFETY: API contract; arr is the writable carray at idx, alive on the stack.
         let p = unsafe { resize(self.arr, count, 0) } as *mut u8;
         if count == 0 {
@@ -150,7 +176,9 @@ pub fn push_new(l: Lua, api: &Api, elem_type: u8, count: usize, data: &[u8]) -> 
     // SAFETY: API contract: pushes the new carray (or raises on OOM).
     let arr = unsafe { new(l.raw(), elem_type as c_int, 0, count, &mut p) };
     if arr.is_null() {
-        return Err(Error::located(format!("internal error creating carray for type {elem_type}")));
+        return Err(Error::located(format!(
+            "internal error creating carray for type {elem_type}"
+        )));
     }
     if count > 0 && !p.is_null() {
         // SAFETY: newCarray returned storage for count elements of this type.

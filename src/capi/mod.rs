@@ -10,7 +10,7 @@ pub mod sender;
 
 use crate::ffi;
 use crate::lua::Lua;
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{CStr, c_int, c_void};
 
 /// The first members of every C API vtable.
 #[repr(C)]

@@ -1,12 +1,12 @@
 //! The Notify C API (`_capi_notify`, 0.0.2): published by buffers (and
 //! states), consumed by `buffer:notifier()`.
 
-use super::{find, Header, Missing};
+use super::{Header, Missing, find};
 use crate::core::buffer::Buffer;
 use crate::core::notifier::{Connected, Kind, Notifier};
 use crate::ffi::{self, lua_State};
 use crate::lua::{Error, LResult, Lua};
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{CStr, c_char, c_int, c_void};
 
 pub const ID: &CStr = c"_capi_notify";
 
@@ -53,7 +53,13 @@ impl Notifier for Foreign {
     fn notify(&self, errors: &mut Vec<String>) -> i32 {
         let Some(notify) = self.api.notify else { return 999 };
         // SAFETY: the notifier is retained by us; the handler matches the typedef.
-        unsafe { notify(self.notifier, Some(collect_errors), errors as *mut Vec<String> as *mut c_void) }
+        unsafe {
+            notify(
+                self.notifier,
+                Some(collect_errors),
+                errors as *mut Vec<String> as *mut c_void,
+            )
+        }
     }
 }
 
@@ -96,7 +102,10 @@ pub fn connect_to_buffer(l: Lua, b: &Buffer, describe: &[u8]) -> LResult {
     }
     // SAFETY: API contract.
     unsafe { retain(notifier) };
-    let connected = Connected { notifier: Box::new(Foreign { api, notifier }), threshold: threshold as i64 };
+    let connected = Connected {
+        notifier: Box::new(Foreign { api, notifier }),
+        threshold: threshold as i64,
+    };
     match b.set_notifier(kind, Some(connected)) {
         Ok(()) => Ok(0),
         // Dropping the refused holder releases the notifier again.
@@ -127,7 +136,12 @@ unsafe extern "C" fn buffer_notify(n: *mut c_void, eh: ErrorHandler, ehdata: *mu
 }
 
 pub static BUFFER_API: Api = Api {
-    header: Header { version_major: 0, version_minor: 0, version_patch: 2, next_capi: std::ptr::null() },
+    header: Header {
+        version_major: 0,
+        version_minor: 0,
+        version_patch: 2,
+        next_capi: std::ptr::null(),
+    },
     to_notifier: Some(buffer_to_notifier),
     retain: Some(buffer_retain),
     release: Some(buffer_release),

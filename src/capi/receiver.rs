@@ -2,12 +2,12 @@
 //! a writer and hands it to a receiver (a buffer here; states publish their
 //! own vtable with the same writer functions).
 
-use super::notify::ErrorHandler;
 use super::Header;
+use super::notify::ErrorHandler;
 use crate::core::encoding::{self, Value};
 use crate::core::memory::{ByteArea, ReserveError};
 use crate::ffi::lua_State;
-use std::ffi::{c_char, c_float, c_int, c_void, CStr};
+use std::ffi::{CStr, c_char, c_float, c_int, c_void};
 
 pub const ID: &CStr = c"_capi_receiver";
 
@@ -27,7 +27,8 @@ pub struct Api {
     pub release: unsafe extern "C" fn(*mut Object),
     pub new_writer: unsafe extern "C" fn(usize, c_float) -> *mut Writer,
     pub free_writer: unsafe extern "C" fn(*mut Writer),
-    pub msg_to_receiver: unsafe extern "C" fn(*mut Object, *mut Writer, c_int, c_int, ErrorHandler, *mut c_void) -> c_int,
+    pub msg_to_receiver:
+        unsafe extern "C" fn(*mut Object, *mut Writer, c_int, c_int, ErrorHandler, *mut c_void) -> c_int,
     pub clear_writer: unsafe extern "C" fn(*mut Writer),
     pub add_boolean: unsafe extern "C" fn(*mut Writer, c_int) -> c_int,
     pub add_integer: unsafe extern "C" fn(*mut Writer, i64) -> c_int,
@@ -52,8 +53,12 @@ pub fn element_size(array_type: c_int) -> Option<u8> {
 }
 
 pub unsafe extern "C" fn new_writer(capacity: usize, grow: c_float) -> *mut Writer {
-    std::panic::catch_unwind(|| Box::into_raw(Box::new(Writer { elements: ByteArea::with_capacity(capacity, grow as f64) })))
-        .unwrap_or(std::ptr::null_mut())
+    std::panic::catch_unwind(|| {
+        Box::into_raw(Box::new(Writer {
+            elements: ByteArea::with_capacity(capacity, grow as f64),
+        }))
+    })
+    .unwrap_or(std::ptr::null_mut())
 }
 
 pub unsafe extern "C" fn free_writer(w: *mut Writer) {
@@ -108,7 +113,11 @@ pub unsafe extern "C" fn add_string(w: *mut Writer, s: *const c_char, len: usize
         return -2;
     }
     // SAFETY: caller contract: s is valid for len bytes.
-    let bytes = if len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(s as *const u8, len) } };
+    let bytes = if len == 0 {
+        &[][..]
+    } else {
+        unsafe { std::slice::from_raw_parts(s as *const u8, len) }
+    };
     add_value(w, Value::String(bytes))
 }
 
@@ -139,10 +148,18 @@ pub unsafe extern "C" fn add_bytes(w: *mut Writer, s: *const u8, len: usize) -> 
 /// Appends an array element and returns its (uninitialized) element bytes.
 pub unsafe extern "C" fn add_array(w: *mut Writer, array_type: c_int, count: usize) -> *mut c_void {
     // SAFETY: caller contract: a live writer owned by this thread.
-    let Some(w) = (unsafe { w.as_mut() }) else { return std::ptr::null_mut() };
-    let Some(size) = element_size(array_type) else { return std::ptr::null_mut() };
-    let Some(data_len) = (size as usize).checked_mul(count) else { return std::ptr::null_mut() };
-    let Some(total) = data_len.checked_add(encoding::ARRAY_HEADER_LEN) else { return std::ptr::null_mut() };
+    let Some(w) = (unsafe { w.as_mut() }) else {
+        return std::ptr::null_mut();
+    };
+    let Some(size) = element_size(array_type) else {
+        return std::ptr::null_mut();
+    };
+    let Some(data_len) = (size as usize).checked_mul(count) else {
+        return std::ptr::null_mut();
+    };
+    let Some(total) = data_len.checked_add(encoding::ARRAY_HEADER_LEN) else {
+        return std::ptr::null_mut();
+    };
     match w.elements.append(total) {
         Ok(out) => {
             let n = encoding::encode_array_header(out, array_type as u8, size, count);
@@ -177,7 +194,9 @@ unsafe extern "C" fn buffer_msg_to_receiver(
     ehdata: *mut c_void,
 ) -> c_int {
     // SAFETY: caller contract: a retained buffer and a live writer.
-    let (Some(b), Some(w)) = (unsafe { (p as *const crate::core::buffer::Buffer).as_ref() }, unsafe { w.as_mut() }) else {
+    let (Some(b), Some(w)) = (unsafe { (p as *const crate::core::buffer::Buffer).as_ref() }, unsafe {
+        w.as_mut()
+    }) else {
         return 1;
     };
     let bytes = w.elements.bytes();
@@ -192,7 +211,12 @@ unsafe extern "C" fn buffer_msg_to_receiver(
 }
 
 pub static BUFFER_API: Api = Api {
-    header: Header { version_major: 2, version_minor: 0, version_patch: 0, next_capi: std::ptr::null() },
+    header: Header {
+        version_major: 2,
+        version_minor: 0,
+        version_patch: 0,
+        next_capi: std::ptr::null(),
+    },
     to_receiver: buffer_to_receiver,
     retain: buffer_retain,
     release: buffer_release,

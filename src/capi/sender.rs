@@ -1,14 +1,14 @@
 //! The Sender C API (`_capi_sender`, 1.0.0): C code takes messages out of a
 //! buffer into a reader and reads their values one by one.
 
-use super::notify::ErrorHandler;
 use super::Header;
+use super::notify::ErrorHandler;
 use crate::core::buffer::{Buffer, TakeError};
 use crate::core::encoding::{self, Value};
 use crate::core::memory::{ByteArea, ReserveError};
 use crate::core::time::Wait;
 use crate::ffi::lua_State;
-use std::ffi::{c_float, c_int, c_void, CStr};
+use std::ffi::{CStr, c_float, c_int, c_void};
 
 pub const ID: &CStr = c"_capi_sender";
 
@@ -52,8 +52,12 @@ pub struct Api {
 unsafe impl Sync for Api {}
 
 unsafe extern "C" fn new_reader(capacity: usize, grow: c_float) -> *mut Reader {
-    std::panic::catch_unwind(|| Box::into_raw(Box::new(Reader { elements: ByteArea::with_capacity(capacity, grow as f64) })))
-        .unwrap_or(std::ptr::null_mut())
+    std::panic::catch_unwind(|| {
+        Box::into_raw(Box::new(Reader {
+            elements: ByteArea::with_capacity(capacity, grow as f64),
+        }))
+    })
+    .unwrap_or(std::ptr::null_mut())
 }
 
 unsafe extern "C" fn free_reader(r: *mut Reader) {
@@ -74,7 +78,9 @@ unsafe extern "C" fn clear_reader(r: *mut Reader) {
 /// value point into the reader and stay valid until the next reader call.
 unsafe extern "C" fn next_value(r: *mut Reader, out: *mut SenderValue) {
     // SAFETY: caller contract: a live reader and a writable value.
-    let (Some(r), Some(out)) = (unsafe { r.as_mut() }, unsafe { out.as_mut() }) else { return };
+    let (Some(r), Some(out)) = (unsafe { r.as_mut() }, unsafe { out.as_mut() }) else {
+        return;
+    };
     out.payload = [0; 4];
     let Some((v, n)) = encoding::decode(r.elements.bytes()) else {
         out.value_type = NONE;
@@ -107,7 +113,12 @@ unsafe extern "C" fn next_value(r: *mut Reader, out: *mut SenderValue) {
             out.payload = [s.as_ptr() as usize, s.len(), 0, 0];
             STRING
         }
-        Value::Array { elem_type, elem_size, count, data } => {
+        Value::Array {
+            elem_type,
+            elem_size,
+            count,
+            data,
+        } => {
             out.payload = [elem_type as usize, elem_size as usize, count, data.as_ptr() as usize];
             ARRAY
         }
@@ -142,11 +153,19 @@ unsafe extern "C" fn next_message(
     ehdata: *mut c_void,
 ) -> c_int {
     // SAFETY: caller contract: a retained buffer and a live reader.
-    let (Some(b), Some(r)) = (unsafe { (p as *const Buffer).as_ref() }, unsafe { r.as_mut() }) else { return 1 };
+    let (Some(b), Some(r)) = (unsafe { (p as *const Buffer).as_ref() }, unsafe { r.as_mut() }) else {
+        return 1;
+    };
     r.elements.clear();
-    let wait = if timeout < 0.0 { Wait::from_timeout(None, nonblock != 0) } else { Wait::from_timeout(Some(timeout), false) };
+    let wait = if timeout < 0.0 {
+        Wait::from_timeout(None, nonblock != 0)
+    } else {
+        Wait::from_timeout(Some(timeout), false)
+    };
     let elements = &mut r.elements;
-    let result = b.take(wait, |bytes| elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes)));
+    let result = b.take(wait, |bytes| {
+        elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes))
+    });
     match result {
         Ok(None) => 3,
         Ok(Some(((), outcome))) => super::buffer::outcome_code(outcome, eh, ehdata),
@@ -159,7 +178,12 @@ unsafe extern "C" fn next_message(
 }
 
 pub static BUFFER_API: Api = Api {
-    header: Header { version_major: 1, version_minor: 0, version_patch: 0, next_capi: std::ptr::null() },
+    header: Header {
+        version_major: 1,
+        version_minor: 0,
+        version_patch: 0,
+        next_capi: std::ptr::null(),
+    },
     to_sender,
     retain,
     release,

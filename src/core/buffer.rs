@@ -39,7 +39,15 @@ pub(super) struct Slot {
 
 impl Slot {
     fn new(queue: ByteArea) -> Slot {
-        Slot { queue, count: 0, closed: false, aborted: false, ready: false, orphan: false, notifiers: [None, None] }
+        Slot {
+            queue,
+            count: 0,
+            closed: false,
+            aborted: false,
+            ready: false,
+            orphan: false,
+            notifiers: [None, None],
+        }
     }
 }
 
@@ -76,14 +84,23 @@ pub(super) type Detached = [Option<Arc<Connected>>; 2];
 impl Group {
     pub fn new(listener: Option<ListenerState>) -> Arc<Group> {
         Arc::new(Group {
-            state: Mutex::new(GroupState { slots: Vec::new(), free: Vec::new(), listener, waiters: 0 }),
+            state: Mutex::new(GroupState {
+                slots: Vec::new(),
+                free: Vec::new(),
+                listener,
+                waiters: 0,
+            }),
             cond: Condvar::new(),
         })
     }
 
     /// Locks for an operation: `TryOnce` gives up (None) when busy.
     pub fn lock_for(&self, how: Wait) -> Option<Guard<'_>> {
-        if how == Wait::TryOnce { try_lock(&self.state) } else { Some(lock(&self.state)) }
+        if how == Wait::TryOnce {
+            try_lock(&self.state)
+        } else {
+            Some(lock(&self.state))
+        }
     }
 
     pub fn lock(&self) -> Guard<'_> {
@@ -126,7 +143,10 @@ impl GroupState {
         if i >= self.slots.len() {
             self.slots.resize_with(i + 1, || None);
         }
-        self.slots[i].get_or_insert_with(|| Slot { closed: true, ..Slot::new(ByteArea::new(0.0, 0.0)) })
+        self.slots[i].get_or_insert_with(|| Slot {
+            closed: true,
+            ..Slot::new(ByteArea::new(0.0, 0.0))
+        })
     }
 
     pub fn add_slot(&mut self, queue: ByteArea) -> usize {
@@ -203,7 +223,9 @@ impl GroupState {
         s.queue.consume(h + len);
         s.count -= 1;
         let left = s.count;
-        let due = s.notifiers[Kind::Removed as usize].clone().filter(|n| n.is_due(Kind::Removed, left));
+        let due = s.notifiers[Kind::Removed as usize]
+            .clone()
+            .filter(|n| n.is_due(Kind::Removed, left));
         // Round-robin: a buffer read from goes to the end of the ready queue.
         self.unready(i);
         let mut detached = Detached::default();
@@ -281,7 +303,13 @@ impl Buffer {
         slot: usize,
         listener: Option<Arc<super::listener::Listener>>,
     ) -> Arc<Buffer> {
-        let b = Arc::new(Buffer { id: OBJECT_IDS.next_id(), name: name.map(Into::into), group, slot, listener });
+        let b = Arc::new(Buffer {
+            id: OBJECT_IDS.next_id(),
+            name: name.map(Into::into),
+            group,
+            slot,
+            listener,
+        });
         BUFFERS.insert(&b);
         b
     }
@@ -340,7 +368,9 @@ impl Buffer {
         write(&mut area[n..]);
         s.count += 1;
         let count = s.count;
-        let due = s.notifiers[Kind::Added as usize].clone().filter(|n| n.is_due(Kind::Added, count));
+        let due = s.notifiers[Kind::Added as usize]
+            .clone()
+            .filter(|n| n.is_due(Kind::Added, count));
         if replace {
             // setmsg keeps the buffer's place in the listener's ready queue.
             g.make_ready(self.slot);
@@ -360,7 +390,9 @@ impl Buffer {
         how: Wait,
         f: impl FnOnce(&[u8]) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
-        let Some(mut g) = self.group.lock_for(how) else { return Ok(None) };
+        let Some(mut g) = self.group.lock_for(how) else {
+            return Ok(None);
+        };
         loop {
             let s = g.slot(self.slot);
             if s.closed {

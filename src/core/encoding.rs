@@ -31,7 +31,12 @@ pub enum Value<'a> {
     String(&'a [u8]),
     LightUserdata(usize),
     CFunction(usize),
-    Array { elem_type: u8, elem_size: u8, count: usize, data: &'a [u8] },
+    Array {
+        elem_type: u8,
+        elem_size: u8,
+        count: usize,
+        data: &'a [u8],
+    },
 }
 
 impl Value<'_> {
@@ -81,7 +86,12 @@ impl Value<'_> {
                 out[9..9 + s.len()].copy_from_slice(s);
                 9 + s.len()
             }
-            Value::Array { elem_type, elem_size, count, data } => {
+            Value::Array {
+                elem_type,
+                elem_size,
+                count,
+                data,
+            } => {
                 let n = encode_array_header(out, elem_type, elem_size, count);
                 out[n..n + data.len()].copy_from_slice(data);
                 n + data.len()
@@ -92,7 +102,9 @@ impl Value<'_> {
 
 /// Encoded size of an array element, saturating on absurd counts.
 pub fn array_len(elem_size: u8, count: usize) -> usize {
-    (elem_size as usize).saturating_mul(count).saturating_add(ARRAY_HEADER_LEN)
+    (elem_size as usize)
+        .saturating_mul(count)
+        .saturating_add(ARRAY_HEADER_LEN)
 }
 
 /// Writes an array's fixed part; the caller writes the element bytes after it.
@@ -141,7 +153,15 @@ pub fn decode(bytes: &[u8]) -> Option<(Value<'_>, usize)> {
             let count = usize::try_from(word(rest.get(2..)?)?).ok()?;
             let n = (elem_size as usize).checked_mul(count)?;
             let data = rest.get(10..10usize.checked_add(n)?)?;
-            (Value::Array { elem_type, elem_size, count, data }, ARRAY_HEADER_LEN + n)
+            (
+                Value::Array {
+                    elem_type,
+                    elem_size,
+                    count,
+                    data,
+                },
+                ARRAY_HEADER_LEN + n,
+            )
         }
         _ => return None,
     })
@@ -237,7 +257,12 @@ mod tests {
             Value::String(&long),
             Value::LightUserdata(0xdead),
             Value::CFunction(0xbeef),
-            Value::Array { elem_type: 5, elem_size: 4, count: 2, data: &data },
+            Value::Array {
+                elem_type: 5,
+                elem_size: 4,
+                count: 2,
+                data: &data,
+            },
         ];
         let mut out = vec![0u8; values.iter().map(|v| v.encoded_len()).sum()];
         let mut at = 0;

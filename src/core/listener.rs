@@ -2,7 +2,7 @@
 //! their buffers' messages round-robin per buffer (mtmsg.md §13).
 
 use super::abort;
-use super::buffer::{notify_slot, Buffer, Group, ListenerState, PutError, TakeError, OBJECT_IDS};
+use super::buffer::{Buffer, Group, ListenerState, OBJECT_IDS, PutError, TakeError, notify_slot};
 use super::memory::ByteArea;
 use super::notifier::{Kind, NotifyOutcome};
 use super::registry::{Found, Registered, Registry};
@@ -54,8 +54,17 @@ impl Listener {
         if abort::is_aborted() {
             return None;
         }
-        let state = ListenerState { closed: false, aborted: false, ready: VecDeque::new(), connected: 0 };
-        let l = Arc::new(Listener { id: OBJECT_IDS.next_id(), name: name.map(Into::into), group: Group::new(Some(state)) });
+        let state = ListenerState {
+            closed: false,
+            aborted: false,
+            ready: VecDeque::new(),
+            connected: 0,
+        };
+        let l = Arc::new(Listener {
+            id: OBJECT_IDS.next_id(),
+            name: name.map(Into::into),
+            group: Group::new(Some(state)),
+        });
         LISTENERS.insert(&l);
         Some(l)
     }
@@ -82,7 +91,9 @@ impl Listener {
             return Err(PutError::Aborted);
         }
         let mut g = self.group.lock();
-        let Some(l) = g.listener.as_mut() else { return Err(PutError::Closed) };
+        let Some(l) = g.listener.as_mut() else {
+            return Err(PutError::Closed);
+        };
         if l.closed {
             return Err(PutError::Closed);
         }
@@ -101,9 +112,13 @@ impl Listener {
         how: Wait,
         f: impl FnOnce(&[u8]) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
-        let Some(mut g) = self.group.lock_for(how) else { return Ok(None) };
+        let Some(mut g) = self.group.lock_for(how) else {
+            return Ok(None);
+        };
         loop {
-            let Some(l) = g.listener.as_ref() else { return Err(TakeError::Closed) };
+            let Some(l) = g.listener.as_ref() else {
+                return Err(TakeError::Closed);
+            };
             if l.closed {
                 return Err(TakeError::Closed);
             }

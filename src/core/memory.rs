@@ -30,9 +30,19 @@ impl ByteArea {
     /// `size` and `grow` as given by the user: negative values count as 0,
     /// size is truncated to whole bytes.
     pub fn new(size: f64, grow: f64) -> ByteArea {
-        let capacity = if size.is_nan() || size <= 0.0 { 0 } else { size.min(usize::MAX as f64) as usize };
+        let capacity = if size.is_nan() || size <= 0.0 {
+            0
+        } else {
+            size.min(usize::MAX as f64) as usize
+        };
         let grow = if grow.is_nan() || grow < 0.0 { 0.0 } else { grow };
-        ByteArea { data: Vec::new(), start: 0, end: 0, capacity, grow }
+        ByteArea {
+            data: Vec::new(),
+            start: 0,
+            end: 0,
+            capacity,
+            grow,
+        }
     }
 
     pub fn with_capacity(capacity: usize, grow: f64) -> ByteArea {
@@ -64,21 +74,32 @@ impl ByteArea {
     }
 
     fn check_with(&self, used: usize, n: usize) -> Result<usize, ReserveError> {
-        let needed = used.checked_add(n).ok_or(ReserveError::OutOfMemory { bytes: usize::MAX })?;
+        let needed = used
+            .checked_add(n)
+            .ok_or(ReserveError::OutOfMemory { bytes: usize::MAX })?;
         if needed <= self.capacity {
             return Ok(self.capacity);
         }
         if self.capacity == 0 {
             // Nothing allocated yet: twice what is needed, whatever `grow` says.
-            return needed.checked_mul(2).ok_or(ReserveError::OutOfMemory { bytes: usize::MAX });
+            return needed
+                .checked_mul(2)
+                .ok_or(ReserveError::OutOfMemory { bytes: usize::MAX });
         }
         if self.grow > 0.0 {
             let grown = (self.capacity as f64 * self.grow).floor();
-            let grown = if grown >= usize::MAX as f64 { usize::MAX } else { grown as usize };
+            let grown = if grown >= usize::MAX as f64 {
+                usize::MAX
+            } else {
+                grown as usize
+            };
             return Ok(grown.max(needed));
         }
         if n > self.capacity {
-            Err(ReserveError::TooLarge { size: n, limit: self.capacity })
+            Err(ReserveError::TooLarge {
+                size: n,
+                limit: self.capacity,
+            })
         } else {
             Err(ReserveError::Full)
         }
@@ -109,7 +130,9 @@ impl ByteArea {
             // Physical size follows the logical capacity (at least what is needed).
             let target = new_capacity.max(used + n);
             let extra = target - self.data.len();
-            self.data.try_reserve_exact(extra).map_err(|_| ReserveError::OutOfMemory { bytes: target })?;
+            self.data
+                .try_reserve_exact(extra)
+                .map_err(|_| ReserveError::OutOfMemory { bytes: target })?;
             self.data.resize(target, 0);
         }
         Ok(())
@@ -159,7 +182,10 @@ mod tests {
         assert_eq!(a.capacity(), 28);
         a.append(4).unwrap();
         assert_eq!(a.append(18).unwrap_err(), ReserveError::Full);
-        assert_eq!(a.append(103).unwrap_err(), ReserveError::TooLarge { size: 103, limit: 28 });
+        assert_eq!(
+            a.append(103).unwrap_err(),
+            ReserveError::TooLarge { size: 103, limit: 28 }
+        );
     }
 
     #[test]

@@ -60,7 +60,9 @@ impl NotifyOutcome {
             NotifyOutcome::Failed { errors, .. } if !errors.is_empty() => {
                 Some((format!("Error while calling notifier: {}", errors.join("\n")), false))
             }
-            NotifyOutcome::Failed { rc, .. } => Some((format!("Unknown error while calling notifier. (rc={rc})"), true)),
+            NotifyOutcome::Failed { rc, .. } => {
+                Some((format!("Unknown error while calling notifier. (rc={rc})"), true))
+            }
         }
     }
 }

@@ -34,12 +34,17 @@ pub enum Found<T> {
 
 impl<T: Registered> Registry<T> {
     pub const fn new() -> Registry<T> {
-        Registry { inner: Mutex::new(None) }
+        Registry {
+            inner: Mutex::new(None),
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Inner<T>) -> R) -> R {
         let mut g = lock(&self.inner);
-        let inner = g.get_or_insert_with(|| Inner { by_id: HashMap::new(), by_name: HashMap::new() });
+        let inner = g.get_or_insert_with(|| Inner {
+            by_id: HashMap::new(),
+            by_name: HashMap::new(),
+        });
         f(inner)
     }
 
@@ -82,7 +87,11 @@ impl<T: Registered> Registry<T> {
         let candidates: Vec<Arc<T>> = self.with(|r| {
             r.by_name
                 .get(name)
-                .map(|ids| ids.iter().filter_map(|id| r.by_id.get(id).and_then(Weak::upgrade)).collect())
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| r.by_id.get(id).and_then(Weak::upgrade))
+                        .collect()
+                })
                 .unwrap_or_default()
         });
         let mut visible_ones = candidates.into_iter().filter(|o| visible(o));
@@ -111,7 +120,9 @@ impl IdCounter {
     }
 
     pub fn next_id(&self) -> u64 {
-        self.next.get_or_init(|| AtomicU64::new(random_start(self as *const _ as usize))).fetch_add(1, Ordering::Relaxed)
+        self.next
+            .get_or_init(|| AtomicU64::new(random_start(self as *const _ as usize)))
+            .fetch_add(1, Ordering::Relaxed)
     }
 }
 

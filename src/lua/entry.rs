@@ -1,10 +1,10 @@
 //! The one place where Rust code returns to Lua: results or a raised error.
 
-use super::error::{raise, Error, LResult};
 use super::Lua;
+use super::error::{Error, LResult, raise};
 use crate::ffi;
 use std::ffi::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// A Lua C function.
 pub type Function = ffi::lua_CFunction;

@@ -39,7 +39,10 @@ impl Error {
 
     /// The standard "X expected, got Y" argument error.
     pub fn type_error(l: Lua, arg: c_int, expected: &str) -> Error {
-        Error::Arg(arg, format!("{expected} expected, got {}", l.error_type_name(arg)).into())
+        Error::Arg(
+            arg,
+            format!("{expected} expected, got {}", l.error_type_name(arg)).into(),
+        )
     }
 }
 

@@ -11,11 +11,11 @@ mod entry;
 mod error;
 mod values;
 
-pub use entry::{entry, Function};
+pub use entry::{Function, entry};
 pub use error::{Error, LResult};
 
 use crate::ffi;
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{CStr, c_char, c_int, c_void};
 
 /// A Lua stack, valid for the duration of one C function call.
 #[derive(Clone, Copy)]
@@ -51,7 +51,11 @@ impl Lua {
     }
 
     pub fn abs_index(self, idx: c_int) -> c_int {
-        if idx > 0 || idx <= ffi::LUA_REGISTRYINDEX { idx } else { self.top() + idx + 1 }
+        if idx > 0 || idx <= ffi::LUA_REGISTRYINDEX {
+            idx
+        } else {
+            self.top() + idx + 1
+        }
     }
 
     /// Grows the stack for `n` more values; false if that is impossible.
@@ -143,7 +147,11 @@ impl Lua {
         #[cfg(lua_api = "51")]
         // SAFETY: live state.
         unsafe {
-            if ffi::lua_isnumber(self.0, idx) != 0 { Some(ffi::lua_tonumber(self.0, idx)) } else { None }
+            if ffi::lua_isnumber(self.0, idx) != 0 {
+                Some(ffi::lua_tonumber(self.0, idx))
+            } else {
+                None
+            }
         }
         #[cfg(not(lua_api = "51"))]
         // SAFETY: live state; isnum is a valid out pointer.
@@ -181,7 +189,9 @@ impl Lua {
     /// Lua version: 5.3+ needs an integral value ("number has no integer
     /// representation"), 5.1/5.2 truncate. Numeric strings are coerced.
     pub fn to_integer_arg(self, idx: c_int) -> IntegerArg {
-        let Some(n) = self.to_number(idx) else { return IntegerArg::NotNumber };
+        let Some(n) = self.to_number(idx) else {
+            return IntegerArg::NotNumber;
+        };
         #[cfg(not(any(lua_api = "51", lua_api = "52")))]
         {
             if self.is_integer(idx) {
@@ -241,7 +251,11 @@ impl Lua {
         unsafe {
             let mut len = 0usize;
             let p = ffi::lua_tolstring(self.0, idx, &mut len);
-            if p.is_null() { None } else { Some(std::slice::from_raw_parts(p as *const u8, len)) }
+            if p.is_null() {
+                None
+            } else {
+                Some(std::slice::from_raw_parts(p as *const u8, len))
+            }
         }
     }
 
@@ -251,7 +265,11 @@ impl Lua {
         unsafe {
             let mut len = 0usize;
             let p = ffi::lua_tolstring(self.0, idx, &mut len);
-            if p.is_null() { None } else { Some(std::slice::from_raw_parts(p as *const u8, len)) }
+            if p.is_null() {
+                None
+            } else {
+                Some(std::slice::from_raw_parts(p as *const u8, len))
+            }
         }
     }
 
@@ -436,7 +454,11 @@ impl Lua {
         if t == ffi::LUA_TNIL {
             return None;
         }
-        let r = if t == ffi::LUA_TSTRING { self.to_bytes(-1).map(|b| b.to_vec()) } else { None };
+        let r = if t == ffi::LUA_TSTRING {
+            self.to_bytes(-1).map(|b| b.to_vec())
+        } else {
+            None
+        };
         self.pop(1);
         r
     }

@@ -1,13 +1,14 @@
 //! Argument readers with the standard Lua error texts.
 
-use super::{Error, IntegerArg, Integer, LResult, Lua};
+use super::{Error, Integer, IntegerArg, LResult, Lua};
 use crate::ffi;
 use std::ffi::c_int;
 
 impl Lua {
     /// `luaL_checknumber`: numbers and numeric strings.
     pub fn check_number(self, arg: c_int) -> LResult<f64> {
-        self.to_number(arg).ok_or_else(|| Error::type_error(self, arg, "number"))
+        self.to_number(arg)
+            .ok_or_else(|| Error::type_error(self, arg, "number"))
     }
 
     /// `luaL_checkinteger` with this version's rules.
@@ -21,16 +22,20 @@ impl Lua {
 
     /// `luaL_optinteger`.
     pub fn opt_integer(self, arg: c_int, default: Integer) -> LResult<Integer> {
-        if self.is_none_or_nil(arg) { Ok(default) } else { self.check_integer(arg) }
+        if self.is_none_or_nil(arg) {
+            Ok(default)
+        } else {
+            self.check_integer(arg)
+        }
     }
 
     /// `luaL_checklstring` without number conversion side effects visible to
     /// the caller (numbers are accepted and converted like the original).
     pub fn check_bytes<'a>(self, arg: c_int) -> LResult<&'a [u8]> {
         match self.type_of(arg) {
-            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-                self.to_string_coerce(arg).ok_or_else(|| Error::type_error(self, arg, "string"))
-            }
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => self
+                .to_string_coerce(arg)
+                .ok_or_else(|| Error::type_error(self, arg, "string")),
             _ => Err(Error::type_error(self, arg, "string")),
         }
     }

@@ -10,7 +10,7 @@ use crate::core::time::Wait;
 use crate::ffi;
 use crate::lua::{Error, LResult, Lua};
 use crate::lua_fn;
-use std::ffi::{c_int, CStr};
+use std::ffi::{CStr, c_int};
 use std::sync::Arc;
 
 pub const CLASS: &CStr = c"mtmsg.buffer";
@@ -60,7 +60,14 @@ pub fn register(l: Lua) {
 
 /// Pushes a new reference to `buffer`.
 pub fn push(l: Lua, buffer: Arc<Buffer>) {
-    class::push_new(l, CLASS, BufferRef { buffer: Arc::into_raw(buffer), nonblock: false });
+    class::push_new(
+        l,
+        CLASS,
+        BufferRef {
+            buffer: Arc::into_raw(buffer),
+            nonblock: false,
+        },
+    );
 }
 
 /// The buffer reference at `idx` (checked against the class metatable in
@@ -72,7 +79,10 @@ pub fn test<'a>(l: Lua, idx: c_int) -> Option<&'a mut BufferRef> {
 fn this<'a>(l: Lua) -> LResult<(&'a mut BufferRef, &'a Buffer)> {
     let r = class::check::<BufferRef>(l, 1, CLASS_NAME)?;
     // SAFETY: the userdata outlives this call (it is argument 1).
-    let b = unsafe { &*(r.buffer().ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))? as *const Buffer) };
+    let b = unsafe {
+        &*(r.buffer()
+            .ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))? as *const Buffer)
+    };
     Ok((r, b))
 }
 
@@ -99,7 +109,13 @@ lua_fn! { fn name(l) {
 
 /// addmsg / setmsg / writer:addmsg share this: puts `len` bytes written by
 /// `write` and returns the Lua result (true, false, or the error).
-pub fn put_message(b: &Buffer, replace: bool, nonblock: bool, len: usize, write: impl FnOnce(&mut [u8])) -> LResult<bool> {
+pub fn put_message(
+    b: &Buffer,
+    replace: bool,
+    nonblock: bool,
+    len: usize,
+    write: impl FnOnce(&mut [u8]),
+) -> LResult<bool> {
     match b.put(replace, nonblock, len, write) {
         Ok(outcome) => errors::notified(outcome).map(|_| true),
         Err(e) => errors::put(e, &describe(b)),

@@ -36,7 +36,8 @@ pub fn has_notifier() -> Error {
 }
 
 pub fn message_size(size: usize, limit: usize, obj: &[u8]) -> Error {
-    let mut b = format!("mtmsg.error.message_size: message size {size} exceeds limit of {limit} bytes for ").into_bytes();
+    let mut b =
+        format!("mtmsg.error.message_size: message size {size} exceeds limit of {limit} bytes for ").into_bytes();
     b.extend_from_slice(obj);
     Error::Bytes(b)
 }

@@ -9,7 +9,7 @@ use crate::core::listener::{Listener, Source};
 use crate::core::time::Wait;
 use crate::lua::{Error, LResult, Lua};
 use crate::lua_fn;
-use std::ffi::{c_int, CStr};
+use std::ffi::{CStr, c_int};
 use std::sync::Arc;
 
 pub const CLASS: &CStr = c"mtmsg.listener";
@@ -51,7 +51,14 @@ pub fn register(l: Lua) {
 }
 
 pub fn push(l: Lua, listener: Arc<Listener>) {
-    class::push_new(l, CLASS, ListenerRef { listener: Arc::into_raw(listener), nonblock: false });
+    class::push_new(
+        l,
+        CLASS,
+        ListenerRef {
+            listener: Arc::into_raw(listener),
+            nonblock: false,
+        },
+    );
 }
 
 pub fn test<'a>(l: Lua, idx: c_int) -> Option<&'a mut ListenerRef> {
@@ -61,7 +68,10 @@ pub fn test<'a>(l: Lua, idx: c_int) -> Option<&'a mut ListenerRef> {
 fn this<'a>(l: Lua) -> LResult<(&'a mut ListenerRef, &'a Listener)> {
     let r = class::check::<ListenerRef>(l, 1, CLASS_NAME)?;
     // SAFETY: the userdata outlives this call (it is argument 1).
-    let s = unsafe { &*(r.listener().ok_or_else(|| Error::plain("mtmsg: listener reference already collected"))? as *const Listener) };
+    let s = unsafe {
+        &*(r.listener()
+            .ok_or_else(|| Error::plain("mtmsg: listener reference already collected"))? as *const Listener)
+    };
     Ok((r, s))
 }
 

@@ -1,10 +1,10 @@
 //! Lua values to message bytes and back, for buffers, writers and readers.
 
-use crate::capi::carray::{self, Candidate};
 use crate::capi::Missing;
+use crate::capi::carray::{self, Candidate};
 use crate::core::encoding::{Value, Values};
 use crate::ffi;
-use crate::lua::{float_to_integer, Error, LResult, Lua};
+use crate::lua::{Error, LResult, Lua, float_to_integer};
 use std::cell::Cell;
 use std::ffi::c_int;
 
@@ -22,7 +22,12 @@ pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
             None => return Err(not_supported(idx)),
         },
         ffi::LUA_TUSERDATA => match carray::readable(l, idx) {
-            Ok(Some(a)) => Value::Array { elem_type: a.elem_type, elem_size: a.elem_size, count: a.count, data: a.data },
+            Ok(Some(a)) => Value::Array {
+                elem_type: a.elem_type,
+                elem_size: a.elem_size,
+                count: a.count,
+                data: a.data,
+            },
             Ok(None) => return Err(not_supported(idx)),
             Err(Missing::VersionMismatch) => return Err(Error::arg(idx, "carray version mismatch")),
             Err(Missing::NoApi) => return Err(not_supported(idx)),
@@ -144,7 +149,12 @@ pub fn push_values(l: Lua, bytes: &[u8], max: Option<usize>, candidates: Candida
                 let f: ffi::lua_CFunction = unsafe { std::mem::transmute::<usize, ffi::lua_CFunction>(p) };
                 l.push_cfunction(f)
             }
-            Value::Array { elem_type, elem_size, count, data } => {
+            Value::Array {
+                elem_type,
+                elem_size,
+                count,
+                data,
+            } => {
                 let mut reused = false;
                 for c in pending.by_ref() {
                     if c.matches(elem_type, elem_size) {

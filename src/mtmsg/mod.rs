@@ -13,7 +13,7 @@ pub use message::{measure, write};
 
 use crate::class;
 use crate::core::abort;
-use crate::core::buffer::{abort_all, Buffer, DEFAULT_GROW, DEFAULT_SIZE};
+use crate::core::buffer::{Buffer, DEFAULT_GROW, DEFAULT_SIZE, abort_all};
 use crate::core::listener::Listener;
 use crate::core::registry::Found;
 use crate::core::time;
@@ -68,9 +68,21 @@ pub fn push_error_table(l: Lua, module: &str, names: &[&str]) {
 /// `[name,][size[,grow]]` starting at `first`: a name only if that argument
 /// is a string; size and grow with number coercion (mtmsg.md §4).
 pub fn buffer_args<'a>(l: Lua, first: c_int) -> LResult<(Option<&'a [u8]>, f64, f64)> {
-    let (name, next) = if l.type_of(first) == ffi::LUA_TSTRING { (l.to_bytes(first), first + 1) } else { (None, first) };
-    let size = if l.type_of(next) == ffi::LUA_TNONE { DEFAULT_SIZE } else { l.check_number(next)? };
-    let grow = if l.type_of(next + 1) == ffi::LUA_TNONE { DEFAULT_GROW } else { l.check_number(next + 1)? };
+    let (name, next) = if l.type_of(first) == ffi::LUA_TSTRING {
+        (l.to_bytes(first), first + 1)
+    } else {
+        (None, first)
+    };
+    let size = if l.type_of(next) == ffi::LUA_TNONE {
+        DEFAULT_SIZE
+    } else {
+        l.check_number(next)?
+    };
+    let grow = if l.type_of(next + 1) == ffi::LUA_TNONE {
+        DEFAULT_GROW
+    } else {
+        l.check_number(next + 1)?
+    };
     Ok((name, size, grow))
 }
 
@@ -124,7 +136,12 @@ fn find<T>(l: Lua, what: &str, by_id: fn(u64) -> Option<Arc<T>>, by_name: fn(&[u
         },
     };
     found.map_err(|ambiguous| {
-        lookup_error("mtmsg", if ambiguous { "ambiguous_name" } else { "unknown_object" }, what, &key)
+        lookup_error(
+            "mtmsg",
+            if ambiguous { "ambiguous_name" } else { "unknown_object" },
+            what,
+            &key,
+        )
     })
 }
 

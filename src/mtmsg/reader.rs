@@ -23,7 +23,12 @@ pub struct Reader {
 }
 
 pub fn register(l: Lua) {
-    class::register(l, CLASS, &[(c"next", next), (c"nextmsg", nextmsg), (c"clear", clear)], &[(c"__gc", gc)]);
+    class::register(
+        l,
+        CLASS,
+        &[(c"next", next), (c"nextmsg", nextmsg), (c"clear", clear)],
+        &[(c"__gc", gc)],
+    );
     l.pop(1);
 }
 

@@ -22,7 +22,12 @@ pub fn register(l: Lua) {
     class::register(
         l,
         CLASS,
-        &[(c"add", add), (c"addmsg", addmsg), (c"setmsg", setmsg), (c"clear", clear)],
+        &[
+            (c"add", add),
+            (c"addmsg", addmsg),
+            (c"setmsg", setmsg),
+            (c"clear", clear),
+        ],
         &[(c"__gc", gc)],
     );
     l.pop(1);
@@ -30,8 +35,16 @@ pub fn register(l: Lua) {
 
 /// `[size[,grow]]` starting at argument 1 (no name).
 fn size_args(l: Lua) -> LResult<(f64, f64)> {
-    let size = if l.type_of(1) == crate::ffi::LUA_TNONE { DEFAULT_SIZE } else { l.check_number(1)? };
-    let grow = if l.type_of(2) == crate::ffi::LUA_TNONE { DEFAULT_GROW } else { l.check_number(2)? };
+    let size = if l.type_of(1) == crate::ffi::LUA_TNONE {
+        DEFAULT_SIZE
+    } else {
+        l.check_number(1)?
+    };
+    let grow = if l.type_of(2) == crate::ffi::LUA_TNONE {
+        DEFAULT_GROW
+    } else {
+        l.check_number(2)?
+    };
     Ok((size, grow))
 }
 
@@ -44,7 +57,11 @@ lua_fn! { pub fn new(l) {
 /// The text a writer or reader has in message_size errors: its default
 /// `tostring` (5.3+ use `__name`, older versions say `userdata`).
 pub fn default_tostring(l: Lua, class_name: &str) -> Vec<u8> {
-    let prefix = if cfg!(any(lua_api = "51", lua_api = "52")) { "userdata" } else { class_name };
+    let prefix = if cfg!(any(lua_api = "51", lua_api = "52")) {
+        "userdata"
+    } else {
+        class_name
+    };
     format!("{prefix}: {:p}", l.to_pointer(1)).into_bytes()
 }
 
@@ -80,7 +97,9 @@ fn send(l: Lua, replace: bool) -> LResult {
         return Err(Error::type_error(l, 2, "mtmsg.buffer"));
     };
     let nonblock = r.nonblock;
-    let b = r.buffer().ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
+    let b = r
+        .buffer()
+        .ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
     let bytes = w.elements.bytes();
     let ok = put_message(b, replace, nonblock, bytes.len(), |out| out.copy_from_slice(bytes))?;
     if ok {

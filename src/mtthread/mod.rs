@@ -11,9 +11,9 @@ use crate::core::encoding::{Value, Values};
 use crate::core::sync::{lock, wait, wait_until};
 use crate::core::time::deadline_after;
 use crate::ffi;
-use crate::lua::{open_libs, Error, LResult, Lua};
+use crate::lua::{Error, LResult, Lua, open_libs};
 use crate::lua_fn;
-use std::ffi::{c_int, CStr};
+use std::ffi::{CStr, c_int};
 use std::sync::{Arc, Condvar, Mutex};
 
 const CLASS: &CStr = c"mtthread.thread";
@@ -180,7 +180,8 @@ fn run_in(l: Lua, code: &[u8], args: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
         return Err(l.error_message(-1));
     }
     let top = l.top();
-    encode_values(l, 2, top).map_err(|_| b"mtthread: the thread function returned a value that cannot be passed".to_vec())
+    encode_values(l, 2, top)
+        .map_err(|_| b"mtthread: the thread function returned a value that cannot be passed".to_vec())
 }
 
 lua_fn! { fn join(l) {

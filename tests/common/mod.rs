@@ -79,7 +79,10 @@ pub fn lua_command() -> Command {
 
 /// Runs tests/lua/<script> and fails the test with its output if it fails.
 pub fn run_lua_script(script: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("lua").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("lua")
+        .join(script);
     let out = lua_command()
         .arg(&path)
         .current_dir(path.parent().expect("tests/lua"))
