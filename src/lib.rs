@@ -6,6 +6,10 @@
 //! `mtthread` are the thin Lua bindings; `lua` and `ffi` are our own Lua
 //! bindings. The three `luaopen_*` functions are the only exported symbols.
 
+// lua_Integer is isize on Lua 5.1/5.2/LuaJIT and i64 from 5.3 on: casts
+// between them are needed on some versions and no-ops on others.
+#![allow(clippy::unnecessary_cast)]
+
 pub mod core;
 pub mod ffi;
 pub mod lua;

@@ -32,6 +32,12 @@ pub enum Found<T> {
     Ambiguous,
 }
 
+impl<T: Registered> Default for Registry<T> {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
 impl<T: Registered> Registry<T> {
     pub const fn new() -> Registry<T> {
         Registry {
@@ -112,6 +118,12 @@ impl<T: Registered> Registry<T> {
 /// 0..2^24 (as the originals do) and counts up; ids are never reused.
 pub struct IdCounter {
     next: OnceLock<AtomicU64>,
+}
+
+impl Default for IdCounter {
+    fn default() -> Self {
+        IdCounter::new()
+    }
 }
 
 impl IdCounter {

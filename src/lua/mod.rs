@@ -206,7 +206,7 @@ impl Lua {
         #[cfg(any(lua_api = "51", lua_api = "52"))]
         {
             // lua_tointeger truncates (like the C cast) on these versions.
-            if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
+            if n.is_nan() || !(i64::MIN as f64..-(i64::MIN as f64)).contains(&n) {
                 return IntegerArg::Ok(if n > 0.0 { Integer::MAX } else { Integer::MIN });
             }
             IntegerArg::Ok(n as Integer)
@@ -336,6 +336,7 @@ impl Lua {
         self.push_bytes(s.as_bytes())
     }
 
+    #[allow(clippy::not_unsafe_ptr_arg_deref)] // stored by Lua, never dereferenced
     pub fn push_light_userdata(self, p: *mut c_void) {
         // SAFETY: as push_nil.
         unsafe { ffi::lua_pushlightuserdata(self.0, p) }
@@ -611,8 +612,9 @@ pub enum IntegerArg {
 
 /// The integer value of `n` if it is integral and fits `Integer`.
 pub fn float_to_integer(n: f64) -> Option<Integer> {
-    // 2^63 as f64 is exact; the range check excludes it (it does not fit).
-    if n.floor() == n && n >= -9.223_372_036_854_775_808e18 && n < 9.223_372_036_854_775_808e18 {
+    // -2^63 and 2^63 are exact as f64; 2^63 itself does not fit.
+    const MIN: f64 = i64::MIN as f64;
+    if n.floor() == n && (MIN..-MIN).contains(&n) {
         Some(n as Integer)
     } else {
         None
