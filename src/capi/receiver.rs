@@ -112,13 +112,20 @@ pub unsafe extern "C" fn add_string(w: *mut Writer, s: *const c_char, len: usize
     if s.is_null() && len > 0 {
         return -2;
     }
-    // SAFETY: caller contract: s is valid for len bytes.
-    let bytes = if len == 0 {
-        &[][..]
-    } else {
-        unsafe { std::slice::from_raw_parts(s as *const u8, len) }
-    };
-    add_value(w, Value::String(bytes))
+    // SAFETY: caller contract: a live writer owned by this thread.
+    let Some(w) = (unsafe { w.as_mut() }) else { return -2 };
+    // Room first: `len` is only trusted once the writer could hold it.
+    let header = if len <= 255 { 2 } else { 9 };
+    let Some(total) = len.checked_add(header) else { return -2 };
+    match w.elements.append(total) {
+        Ok(out) => {
+            // SAFETY: caller contract: s is valid for len bytes.
+            let bytes = if len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(s as *const u8, len) } };
+            Value::String(bytes).encode(out);
+            0
+        }
+        Err(e) => add_code(e),
+    }
 }
 
 /// One integer value (0..255) per byte.
@@ -129,13 +136,14 @@ pub unsafe extern "C" fn add_bytes(w: *mut Writer, s: *const u8, len: usize) -> 
     if s.is_null() {
         return -2;
     }
-    // SAFETY: caller contract: a live writer; s is valid for len bytes.
-    let (Some(w), bytes) = (unsafe { w.as_mut() }, unsafe { std::slice::from_raw_parts(s, len) }) else {
-        return -2;
-    };
+    // SAFETY: caller contract: a live writer owned by this thread.
+    let Some(w) = (unsafe { w.as_mut() }) else { return -2 };
     let Some(total) = len.checked_mul(2) else { return -2 };
     match w.elements.append(total) {
         Ok(out) => {
+            // SAFETY: caller contract: s is valid for len bytes (the writer
+            // could hold them, so len is not absurd).
+            let bytes = unsafe { std::slice::from_raw_parts(s, len) };
             for (i, b) in bytes.iter().enumerate() {
                 Value::Integer(*b as i64).encode(&mut out[2 * i..]);
             }
