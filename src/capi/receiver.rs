@@ -116,11 +116,17 @@ pub unsafe extern "C" fn add_string(w: *mut Writer, s: *const c_char, len: usize
     let Some(w) = (unsafe { w.as_mut() }) else { return -2 };
     // Room first: `len` is only trusted once the writer could hold it.
     let header = if len <= 255 { 2 } else { 9 };
-    let Some(total) = len.checked_add(header) else { return -2 };
+    // Saturating: an absurd length is "too large" for a fixed writer (-1)
+    // and an allocation failure for a growing one (-2).
+    let total = len.saturating_add(header);
     match w.elements.append(total) {
         Ok(out) => {
             // SAFETY: caller contract: s is valid for len bytes.
-            let bytes = if len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(s as *const u8, len) } };
+            let bytes = if len == 0 {
+                &[][..]
+            } else {
+                unsafe { std::slice::from_raw_parts(s as *const u8, len) }
+            };
             Value::String(bytes).encode(out);
             0
         }
@@ -138,7 +144,7 @@ pub unsafe extern "C" fn add_bytes(w: *mut Writer, s: *const u8, len: usize) -> 
     }
     // SAFETY: caller contract: a live writer owned by this thread.
     let Some(w) = (unsafe { w.as_mut() }) else { return -2 };
-    let Some(total) = len.checked_mul(2) else { return -2 };
+    let total = len.saturating_mul(2);
     match w.elements.append(total) {
         Ok(out) => {
             // SAFETY: caller contract: s is valid for len bytes (the writer

@@ -74,6 +74,12 @@ impl ByteArea {
     }
 
     fn check_with(&self, used: usize, n: usize) -> Result<usize, ReserveError> {
+        if self.grow == 0.0 && self.capacity > 0 && n > self.capacity {
+            return Err(ReserveError::TooLarge {
+                size: n,
+                limit: self.capacity,
+            });
+        }
         let needed = used
             .checked_add(n)
             .ok_or(ReserveError::OutOfMemory { bytes: usize::MAX })?;

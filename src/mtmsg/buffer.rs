@@ -3,6 +3,7 @@
 
 use super::errors;
 use super::message::{self, Candidates};
+use crate::capi::Missing;
 use crate::class;
 use crate::core::buffer::{Buffer, TakeError};
 use crate::core::listener::Source;
@@ -164,7 +165,11 @@ pub fn timeout_and_candidates(l: Lua, idx: c_int) -> LResult<(Option<f64>, c_int
             }
             Ok((Some(t), idx + 1))
         }
-        ffi::LUA_TUSERDATA if crate::capi::carray::api_of(l, idx).is_ok() => Ok((None, idx)),
+        ffi::LUA_TUSERDATA => match crate::capi::carray::api_of(l, idx) {
+            Ok(_) => Ok((None, idx)),
+            Err(Missing::VersionMismatch) => Err(Error::arg(idx, "incompatible carray capi version number")),
+            Err(Missing::NoApi) => Err(Error::arg(idx, "timeout seconds or carray expected")),
+        },
         _ => Err(Error::arg(idx, "timeout seconds or carray expected")),
     }
 }

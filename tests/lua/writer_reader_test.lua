@@ -62,7 +62,7 @@ do -- all value kinds through a writer
     local b = mtmsg.newbuffer()
     local w = mtmsg.newwriter()
     local s300 = string.rep("x\0", 150)
-    w:add(nil, true, false, 0, 255, 256, -1, 1.5, "", "a\0b", s300, print)
+    w:add(nil, true, false, 0, 255, 256, -1, 1.5, "", "a\0b", s300, mtmsg.time)
     w:add() -- adds nothing
     T.eq(w:addmsg(b), true)
     local m = T.pack(b:nextmsg(0))
@@ -71,6 +71,7 @@ do -- all value kinds through a writer
     T.eq(m[6], 256); T.eq(m[7], -1); T.eq(m[8], 1.5); T.eq(m[9], ""); T.eq(m[10], "a\0b")
     T.eq(m[11], s300)
     T.eq(type(m[12]), "function")
+    T.near(m[12](), mtmsg.time(), 5, "the C function arrives callable")
     if T.has_integers then
         T.eq(math.type(m[6]), "integer")
         T.eq(math.type(m[8]), "float")
