@@ -31,25 +31,26 @@ pub fn register(l: Lua, name: &CStr, methods: &[(&CStr, Function)], metamethods:
     }
 }
 
-/// True if the value at `idx` has the class metatable found in upvalue 1
-/// of the running method.
-pub fn is_instance(l: Lua, idx: c_int) -> bool {
-    if l.type_of(idx) != ffi::LUA_TUSERDATA || !l.get_metatable(idx) {
-        return false;
+/// The payload of the userdata at `idx` if it has the class metatable of
+/// upvalue 1, else null. (A light userdata cannot have that metatable.)
+fn instance_ptr(l: Lua, idx: c_int) -> *mut std::ffi::c_void {
+    let p = l.to_userdata(idx);
+    if p.is_null() || !l.get_metatable(idx) {
+        return std::ptr::null_mut();
     }
     let same = l.raw_equal(-1, ffi::lua_upvalueindex(1));
     l.pop(1);
-    same
+    if same { p } else { std::ptr::null_mut() }
 }
 
 /// The userdata of class `name` at `idx` (checked against upvalue 1).
 pub fn check<'a, T>(l: Lua, idx: c_int, name: &str) -> LResult<&'a mut T> {
-    if is_instance(l, idx) {
-        // SAFETY: the metatable proves this userdata was created by us as a T.
-        Ok(unsafe { &mut *(l.to_userdata(idx) as *mut T) })
-    } else {
-        Err(Error::type_error(l, idx, name))
+    let p = instance_ptr(l, idx) as *mut T;
+    if p.is_null() {
+        return Err(Error::type_error(l, idx, name));
     }
+    // SAFETY: the metatable proves this userdata was created by us as a T.
+    Ok(unsafe { &mut *p })
 }
 
 /// The userdata of the registered class `name` at `idx`, or None.

@@ -234,6 +234,13 @@ impl Lua {
         }
     }
 
+    /// The value of a number stored as an integer (caller checked `is_integer`).
+    #[cfg(not(any(lua_api = "51", lua_api = "52")))]
+    pub fn raw_integer(self, idx: c_int) -> Integer {
+        // SAFETY: live state; the value is an integer.
+        unsafe { ffi::lua_tointegerx(self.0, idx, std::ptr::null_mut()) }
+    }
+
     /// The raw float of a number value (no coercion; caller checked the type).
     pub fn raw_number(self, idx: c_int) -> f64 {
         // SAFETY: live state.
@@ -660,5 +667,207 @@ pub fn open_libs(l: Lua) {
     // SAFETY: live state.
     unsafe {
         ffi::luaL_openselectedlibs(l.0, !0, 0)
+    }
+}
+
+// ---- added for mtstates ------------------------------------------------------
+
+impl Lua {
+    /// `lua_call`. It raises on error, so only raw C functions (no Rust
+    /// value with a destructor alive, no `entry`) may use it.
+    pub fn call(self, nargs: c_int, nresults: c_int) {
+        #[cfg(lua_api = "51")]
+        // SAFETY: live state; function and arguments are on the stack.
+        unsafe {
+            ffi::lua_call(self.0, nargs, nresults)
+        }
+        #[cfg(not(lua_api = "51"))]
+        // SAFETY: as above.
+        unsafe {
+            ffi::lua_callk(self.0, nargs, nresults, 0, None)
+        }
+    }
+
+    /// `lua_sethook`; safe to call from another thread as far as Lua goes
+    /// (it only stores the hook fields), if the state stays alive meanwhile.
+    pub fn set_hook(self, hook: Option<ffi::lua_Hook>, mask: c_int, count: c_int) {
+        // SAFETY: live state (caller's contract).
+        unsafe {
+            ffi::lua_sethook(self.0, hook, mask, count);
+        }
+    }
+
+    /// `luaL_ref(L, LUA_REGISTRYINDEX)`: pops the top value, returns its reference.
+    pub fn make_ref(self) -> c_int {
+        // SAFETY: live state; a value is on top.
+        unsafe { ffi::luaL_ref(self.0, ffi::LUA_REGISTRYINDEX) }
+    }
+
+    /// Pushes the global `name` by raw access (no metamethods, cannot raise
+    /// other than for memory); returns its type.
+    pub fn push_raw_global(self, name: &CStr) -> c_int {
+        #[cfg(lua_api = "51")]
+        {
+            self.push_bytes(name.to_bytes());
+            self.raw_get(ffi::LUA_GLOBALSINDEX)
+        }
+        #[cfg(not(lua_api = "51"))]
+        {
+            const LUA_RIDX_GLOBALS: Integer = 2;
+            self.raw_get_index(ffi::LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+            self.push_bytes(name.to_bytes());
+            let t = self.raw_get(-2);
+            self.remove(-2);
+            t
+        }
+    }
+
+    /// Pushes `msg` followed by "\nstack traceback:" and the stack from
+    /// `level` on (level 0 = the running C function), as `luaL_traceback`
+    /// does. For message handlers; raises nothing but memory errors. On 5.1
+    /// (no luaL_traceback) `debug.traceback` is used when present, else an
+    /// equivalent built from `lua_getstack` / `lua_getinfo`.
+    pub fn push_traceback(self, msg: &[u8], level: c_int) {
+        #[cfg(not(lua_api = "51"))]
+        {
+            self.push_bytes(msg);
+            self.push_str("\n");
+            // SAFETY: live state; a NULL message is allowed.
+            unsafe { ffi::luaL_traceback(self.0, self.0, std::ptr::null(), level) };
+            self.concat(3);
+        }
+        #[cfg(lua_api = "51")]
+        {
+            let top = self.top();
+            if self.push_raw_global(c"debug") == ffi::LUA_TTABLE {
+                self.push_str("traceback");
+                if self.raw_get(-2) == ffi::LUA_TFUNCTION {
+                    self.push_bytes(msg);
+                    // One more level: debug.traceback itself is level 0.
+                    self.push_integer((level + 1) as Integer);
+                    if self.pcall(2, 1, 0) == ffi::LUA_OK && self.type_of(-1) == ffi::LUA_TSTRING {
+                        self.insert(top + 1);
+                        self.set_top(top + 1);
+                        return;
+                    }
+                }
+            }
+            self.set_top(top);
+            let text = self.traceback_51(msg, level);
+            self.push_bytes(&text);
+        }
+    }
+
+    /// The traceback text of Lua 5.1's `debug.traceback`, built by hand.
+    #[cfg(lua_api = "51")]
+    fn traceback_51(self, msg: &[u8], first: c_int) -> Vec<u8> {
+        const LEVELS1: c_int = 12;
+        const LEVELS2: c_int = 10;
+        let cstr = |p: *const c_char| -> Vec<u8> {
+            if p.is_null() {
+                Vec::new()
+            } else {
+                // SAFETY: lua_getinfo fills NUL-terminated strings.
+                unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()
+            }
+        };
+        let mut out = msg.to_vec();
+        out.extend_from_slice(b"\nstack traceback:");
+        // SAFETY: lua_Debug51 is plain data; all-zero is a valid value.
+        let mut ar: ffi::lua_Debug51 = unsafe { std::mem::zeroed() };
+        let mut level = first;
+        let mut firstpart = true;
+        // SAFETY (whole loop): live state; `ar` is a valid lua_Debug of this ABI.
+        while unsafe { ffi::lua_getstack(self.0, level, &mut ar) } != 0 {
+            level += 1;
+            if level > LEVELS1 && firstpart {
+                // SAFETY: as above.
+                if unsafe { ffi::lua_getstack(self.0, level + LEVELS2, &mut ar) } == 0 {
+                    level -= 1;
+                } else {
+                    out.extend_from_slice(b"\n\t...");
+                    // SAFETY: as above.
+                    while unsafe { ffi::lua_getstack(self.0, level + LEVELS2, &mut ar) } != 0 {
+                        level += 1;
+                    }
+                }
+                firstpart = false;
+                continue;
+            }
+            // SAFETY: as above; `ar` was filled by lua_getstack.
+            unsafe { ffi::lua_getinfo(self.0, c"Snl".as_ptr(), &mut ar) };
+            // SAFETY: short_src is NUL-terminated by lua_getinfo.
+            let short_src = unsafe { CStr::from_ptr(ar.short_src.as_ptr()) }.to_bytes().to_vec();
+            out.extend_from_slice(b"\n\t");
+            out.extend_from_slice(&short_src);
+            out.push(b':');
+            if ar.currentline > 0 {
+                out.extend_from_slice(format!("{}:", ar.currentline).as_bytes());
+            }
+            let namewhat = cstr(ar.namewhat);
+            let what = cstr(ar.what);
+            if !namewhat.is_empty() {
+                out.extend_from_slice(b" in function '");
+                out.extend_from_slice(&cstr(ar.name));
+                out.push(b'\'');
+            } else if what.first() == Some(&b'm') {
+                out.extend_from_slice(b" in main chunk");
+            } else if matches!(what.first(), Some(b'C') | Some(b't')) {
+                out.extend_from_slice(b" ?");
+            } else {
+                out.extend_from_slice(b" in function <");
+                out.extend_from_slice(&short_src);
+                out.extend_from_slice(format!(":{}>", ar.linedefined).as_bytes());
+            }
+        }
+        out
+    }
+
+    /// Opens the base library and `package` in a fresh state and puts the
+    /// other standard libraries into `package.preload` (loadable by
+    /// `require`). May raise (memory errors): call it protected.
+    pub fn open_base_with_preload(self) {
+        #[cfg(lua_api = "51")]
+        {
+            self.push_cfunction(ffi::luaopen_base);
+            self.push_str("");
+            self.call(1, 0);
+            self.push_cfunction(ffi::luaopen_package);
+            self.push_str("package");
+            self.call(1, 0);
+            self.push_raw_global(c"package");
+        }
+        #[cfg(not(lua_api = "51"))]
+        // SAFETY: live state; the openers are the host's standard ones.
+        unsafe {
+            ffi::luaL_requiref(self.0, c"_G".as_ptr(), ffi::luaopen_base, 1);
+            self.pop(1);
+            ffi::luaL_requiref(self.0, c"package".as_ptr(), ffi::luaopen_package, 1);
+        }
+        let libs: &[(&CStr, ffi::lua_CFunction)] = &[
+            #[cfg(not(lua_api = "51"))]
+            (c"coroutine", ffi::luaopen_coroutine),
+            (c"table", ffi::luaopen_table),
+            (c"io", ffi::luaopen_io),
+            (c"os", ffi::luaopen_os),
+            (c"string", ffi::luaopen_string),
+            (c"math", ffi::luaopen_math),
+            #[cfg(lua_api = "52")]
+            (c"bit32", ffi::luaopen_bit32),
+            #[cfg(any(lua_api = "53", lua_api = "54", lua_api = "55"))]
+            (c"utf8", ffi::luaopen_utf8),
+            (c"debug", ffi::luaopen_debug),
+        ];
+        if self.type_of(-1) == ffi::LUA_TTABLE {
+            self.push_str("preload");
+            if self.raw_get(-2) == ffi::LUA_TTABLE {
+                for (name, f) in libs {
+                    self.push_cfunction(*f);
+                    self.set_field(-2, name);
+                }
+            }
+            self.pop(1);
+        }
+        self.pop(1);
     }
 }

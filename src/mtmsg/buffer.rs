@@ -126,8 +126,9 @@ pub fn put_message(
 fn add_or_set(l: Lua, replace: bool) -> LResult {
     let (r, b) = this(l)?;
     let top = l.top();
-    let len = message::measure(l, 2, top)?;
-    let ok = put_message(b, replace, r.nonblock, len, |out| message::write(l, 2, top, out))?;
+    let mut args = message::Args::new(l, 2, top);
+    args.read()?;
+    let ok = put_message(b, replace, r.nonblock, args.len, |out| args.write(out))?;
     l.push_bool(ok);
     Ok(1)
 }
@@ -175,7 +176,7 @@ pub fn timeout_and_candidates(l: Lua, idx: c_int) -> LResult<(Option<f64>, c_int
 }
 
 /// Takes the next message of a buffer or listener and pushes its values.
-pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates, describe: &[u8]) -> LResult {
+pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates) -> LResult {
     message::with_scratch(|scratch| {
         let copy = |bytes: &[u8]| -> Result<(), ()> {
             scratch.extend_from_slice(bytes);
@@ -188,7 +189,7 @@ pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates, 
                 errors::notified(outcome)?;
                 Ok(n)
             }
-            Err(e) => Err(take_error(e, describe)),
+            Err(e) => Err(take_error(e, source)),
         }
     })
 }
@@ -198,14 +199,22 @@ lua_fn! { fn nextmsg(l) {
     let (timeout, first_candidate) = timeout_and_candidates(l, 2)?;
     let candidates = Candidates::from_args(l, first_candidate)?;
     let wait = Wait::from_timeout(timeout, r.nonblock);
-    next_message(l, Source::Buffer(b), wait, candidates, &describe(b))
+    next_message(l, Source::Buffer(b), wait, candidates)
 }}
 
-pub fn take_error<E>(e: TakeError<E>, obj: &[u8]) -> Error {
+/// The error text of a buffer or listener (only built for errors).
+pub fn describe_source(source: Source) -> Vec<u8> {
+    match source {
+        Source::Buffer(b) => describe(b),
+        Source::Listener(s) => super::listener::describe(s),
+    }
+}
+
+pub fn take_error<E>(e: TakeError<E>, source: Source) -> Error {
     match e {
-        TakeError::Closed => errors::object_closed(obj),
+        TakeError::Closed => errors::object_closed(&describe_source(source)),
         TakeError::Aborted => errors::aborted(),
-        TakeError::NoBuffers => errors::with_detail("no_buffers", obj),
+        TakeError::NoBuffers => errors::with_detail("no_buffers", &describe_source(source)),
         TakeError::Rejected(_) => Error::plain("mtmsg: internal error (rejected)"),
     }
 }

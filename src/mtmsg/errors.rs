@@ -67,6 +67,9 @@ pub fn put(e: PutError, obj: &[u8]) -> Result<bool, Error> {
 
 /// Raises a notifier failure after the operation itself succeeded.
 pub fn notified(outcome: NotifyOutcome) -> Result<(), Error> {
+    if outcome == NotifyOutcome::Done {
+        return Ok(());
+    }
     match outcome.error_text() {
         None => Ok(()),
         Some((text, false)) => Err(Error::plain(text)),

@@ -127,7 +127,7 @@ lua_fn! { fn nextmsg(l) {
     let (timeout, first_candidate) = timeout_and_candidates(l, 2)?;
     let candidates = Candidates::from_args(l, first_candidate)?;
     let wait = Wait::from_timeout(timeout, r.nonblock);
-    next_message(l, Source::Listener(s), wait, candidates, &describe(s))
+    next_message(l, Source::Listener(s), wait, candidates)
 }}
 
 lua_fn! { fn nonblock(l) {

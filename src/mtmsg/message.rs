@@ -55,36 +55,71 @@ fn not_supported(idx: c_int) -> Error {
 
 /// Integers stay integers; on 5.1/5.2/LuaJIT every integral value becomes one.
 fn number_value<'a>(l: Lua, idx: c_int) -> Value<'a> {
-    match l.to_exact_integer(idx) {
-        Some(i) => Value::Integer(i as i64),
-        None => {
-            let n = l.raw_number(idx);
-            #[cfg(any(lua_api = "51", lua_api = "52"))]
-            if let Some(i) = float_to_integer(n) {
-                return Value::Integer(i as i64);
-            }
-            #[cfg(not(any(lua_api = "51", lua_api = "52")))]
-            let _ = float_to_integer;
-            Value::Number(n)
+    #[cfg(not(any(lua_api = "51", lua_api = "52")))]
+    {
+        let _ = float_to_integer;
+        if l.is_integer(idx) {
+            Value::Integer(l.raw_integer(idx) as i64)
+        } else {
+            Value::Number(l.raw_number(idx))
         }
     }
-}
-
-/// Element bytes of the arguments `first..=last` (argument errors first,
-/// before anything is locked or changed).
-pub fn measure(l: Lua, first: c_int, last: c_int) -> LResult<usize> {
-    let mut total = 0usize;
-    for i in first..=last {
-        total = total.saturating_add(arg_value(l, i)?.encoded_len());
+    #[cfg(any(lua_api = "51", lua_api = "52"))]
+    {
+        let n = l.raw_number(idx);
+        float_to_integer(n).map_or(Value::Number(n), |i| Value::Integer(i as i64))
     }
-    Ok(total)
 }
 
-/// Writes the arguments (already measured) into `out`.
-pub fn write(l: Lua, first: c_int, last: c_int, out: &mut [u8]) {
-    let mut at = 0;
-    for i in first..=last {
-        if let Ok(v) = arg_value(l, i) {
+/// The arguments `first..=last` as message values, checked and measured
+/// before anything is locked or changed. The first few values are kept, so
+/// writing them does not classify them again.
+pub struct Args<'a> {
+    l: Lua,
+    first: c_int,
+    last: c_int,
+    cached: [Value<'a>; CACHED],
+    /// Element bytes of all the values.
+    pub len: usize,
+}
+
+const CACHED: usize = 8;
+
+impl<'a> Args<'a> {
+    pub fn new(l: Lua, first: c_int, last: c_int) -> Args<'a> {
+        Args {
+            l,
+            first,
+            last,
+            cached: [Value::Nil; CACHED],
+            len: 0,
+        }
+    }
+
+    /// Checks and measures the values (in place: no copy of the cache).
+    pub fn read(&mut self) -> LResult<()> {
+        for i in self.first..=self.last {
+            let v = arg_value(self.l, i)?;
+            self.len = self.len.saturating_add(v.encoded_len());
+            if let Some(slot) = self.cached.get_mut((i - self.first) as usize) {
+                *slot = v;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the values into `out` (`len` bytes).
+    pub fn write(&self, out: &mut [u8]) {
+        let mut at = 0;
+        for i in self.first..=self.last {
+            let k = (i - self.first) as usize;
+            let v = match self.cached.get(k) {
+                Some(v) => *v,
+                None => match arg_value(self.l, i) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                },
+            };
             at += v.encode(&mut out[at..]);
         }
     }
@@ -128,10 +163,17 @@ impl Candidates {
 pub fn push_values(l: Lua, bytes: &[u8], max: Option<usize>, candidates: Candidates) -> LResult<(c_int, usize)> {
     let mut values = Values::new(bytes);
     let wanted = max.unwrap_or(usize::MAX);
-    let count = Values::new(bytes).take(wanted).count();
-    if count > 0 && !l.check_stack(count.min(c_int::MAX as usize / 2) as c_int + ffi::LUA_MINSTACK) {
-        return Err(Error::plain("mtmsg: too many values in message"));
-    }
+    // Every value takes at least one byte, so short messages fit in the
+    // LUA_MINSTACK slots a C function has; only longer ones are counted.
+    let count = if bytes.len() < ffi::LUA_MINSTACK as usize - 2 {
+        wanted
+    } else {
+        let count = Values::new(bytes).take(wanted).count();
+        if count > 0 && !l.check_stack(count.min(c_int::MAX as usize / 2) as c_int + ffi::LUA_MINSTACK) {
+            return Err(Error::plain("mtmsg: too many values in message"));
+        }
+        count
+    };
     let mut pending = candidates.list.into_iter();
     let mut created_api: Option<&'static carray::Api> = None;
     let mut pushed = 0;

@@ -9,7 +9,7 @@ mod writer;
 
 pub use buffer::test as buffer_userdata;
 pub use errors::{has_notifier, object_closed};
-pub use message::{measure, write};
+pub use message::Args;
 
 use crate::class;
 use crate::core::abort;

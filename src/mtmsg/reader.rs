@@ -8,6 +8,7 @@ use super::message::{self, Candidates};
 use super::writer::overflow;
 use crate::class;
 use crate::core::buffer::{DEFAULT_GROW, DEFAULT_SIZE};
+use crate::core::listener::Source;
 use crate::core::memory::{ByteArea, ReserveError};
 use crate::core::time::Wait;
 use crate::ffi;
@@ -73,17 +74,19 @@ lua_fn! { fn nextmsg(l) {
     let mut copy = |bytes: &[u8]| -> Result<(), ReserveError> {
         elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes))
     };
-    let (result, describe) = if let Some(b) = buffer::test(l, 2) {
+    let source = if let Some(b) = buffer::test(l, 2) {
         let nonblock = b.nonblock;
         let b = b.buffer().ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
-        (b.take(Wait::from_timeout(timeout, nonblock), &mut copy), buffer::describe(b))
+        (Source::Buffer(b), nonblock)
     } else if let Some(s) = listener::test(l, 2) {
         let nonblock = s.nonblock;
         let s = s.listener().ok_or_else(|| Error::plain("mtmsg: listener reference already collected"))?;
-        (s.take(Wait::from_timeout(timeout, nonblock), &mut copy), listener::describe(s))
+        (Source::Listener(s), nonblock)
     } else {
         return Err(Error::arg(2, "mtmsg.buffer or mtmsg.listener expected"));
     };
+    let (source, nonblock) = source;
+    let result = source.take(Wait::from_timeout(timeout, nonblock), &mut copy);
     match result {
         Ok(None) => l.push_bool(false),
         Ok(Some(((), outcome))) => {
@@ -97,7 +100,7 @@ lua_fn! { fn nextmsg(l) {
             };
             return Err(overflow(l, e, 0, needed, capacity, CLASS_NAME));
         }
-        Err(e) => return Err(take_error(e, &describe)),
+        Err(e) => return Err(take_error(e, source)),
     }
     Ok(1)
 }}

@@ -81,11 +81,13 @@ fn this<'a>(l: Lua) -> LResult<&'a mut Writer> {
 lua_fn! { fn add(l) {
     let w = this(l)?;
     let top = l.top();
-    let n = message::measure(l, 2, top)?;
+    let mut args = message::Args::new(l, 2, top);
+    args.read()?;
+    let n = args.len;
     let used = w.elements.len();
     let capacity = w.elements.capacity();
     match w.elements.append(n) {
-        Ok(out) => message::write(l, 2, top, out),
+        Ok(out) => args.write(out),
         Err(e) => return Err(overflow(l, e, used, n, capacity, CLASS_NAME)),
     }
     Ok(0)

@@ -54,9 +54,10 @@ pub fn open(l: Lua) -> LResult {
 
 /// Encodes the values `first..=last` of `l` as message elements.
 fn encode_values(l: Lua, first: c_int, last: c_int) -> LResult<Vec<u8>> {
-    let len = crate::mtmsg::measure(l, first, last)?;
-    let mut out = vec![0u8; len];
-    crate::mtmsg::write(l, first, last, &mut out);
+    let mut args = crate::mtmsg::Args::new(l, first, last);
+    args.read()?;
+    let mut out = vec![0u8; args.len];
+    args.write(&mut out);
     Ok(out)
 }
 
