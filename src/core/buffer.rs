@@ -12,9 +12,10 @@ use super::encoding;
 use super::memory::{ByteArea, ReserveError};
 use super::notifier::{self, Connected, Kind, NotifyOutcome};
 use super::registry::{Found, IdCounter, Registered, Registry};
-use super::sync::{lock, try_lock, wait, wait_until};
+use super::sync::{lock, spin_until_changed, try_lock, wait, wait_until};
 use super::time::Wait;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Buffers and listeners draw ids from one counter (mtmsg.md §2).
@@ -73,6 +74,9 @@ pub(super) struct GroupState {
 pub(super) struct Group {
     pub state: Mutex<GroupState>,
     cond: Condvar,
+    /// Counts changes waiters care about (see `wake`), so a waiter can spin
+    /// on it briefly without the lock before parking.
+    events: AtomicU64,
 }
 
 pub(super) type Guard<'a> = MutexGuard<'a, GroupState>;
@@ -91,6 +95,7 @@ impl Group {
                 waiters: 0,
             }),
             cond: Condvar::new(),
+            events: AtomicU64::new(0),
         })
     }
 
@@ -109,7 +114,22 @@ impl Group {
 
     /// Waits for a change; returns the guard and false once `how` has no
     /// time left (TryOnce and Poll never wait).
-    pub fn wait<'a>(&'a self, mut g: Guard<'a>, how: Wait) -> (Guard<'a>, bool) {
+    pub fn wait<'a>(&'a self, g: Guard<'a>, how: Wait) -> (Guard<'a>, bool) {
+        let deadline = match how {
+            Wait::TryOnce | Wait::Poll => return (g, false),
+            Wait::Forever => None,
+            Wait::Until(d) => Some(d),
+        };
+        // A message often arrives within microseconds (ping-pong, a
+        // consumer catching up): spin on the event counter without the lock
+        // first, which saves both sides the futex calls of parking.
+        let seen = self.events.load(Ordering::Acquire);
+        drop(g);
+        let changed = spin_until_changed(&self.events, seen, deadline);
+        let mut g = self.lock();
+        if changed || self.events.load(Ordering::Acquire) != seen {
+            return (g, true);
+        }
         match how {
             Wait::TryOnce | Wait::Poll => (g, false),
             Wait::Forever => {
@@ -129,6 +149,7 @@ impl Group {
 
     /// Wakes every waiter (they re-check their condition).
     pub fn wake(&self, g: &Guard<'_>) {
+        self.events.fetch_add(1, Ordering::Release);
         if g.waiters > 0 {
             self.cond.notify_all();
         }
