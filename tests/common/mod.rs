@@ -38,7 +38,7 @@ pub fn module_dir() -> &'static Path {
             ("mtstates.so", lib.clone()),
             ("mtthread.so", lib.clone()),
         ];
-        for m in ["carray.so", "capitest.so"] {
+        for m in ["carray.so", "capitest.so", "example_notify.so"] {
             if capi.join(m).exists() {
                 links.push((m, capi.join(m)));
             }
