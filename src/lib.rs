@@ -17,6 +17,7 @@ pub mod lua;
 mod capi;
 mod class;
 mod mtmsg;
+mod mtstates;
 mod mtthread;
 mod pin;
 
@@ -44,4 +45,14 @@ pub unsafe extern "C-unwind" fn luaopen_mtmsg(l: *mut ffi::lua_State) -> c_int {
 pub unsafe extern "C-unwind" fn luaopen_mtthread(l: *mut ffi::lua_State) -> c_int {
     pin::keep_loaded();
     lua::entry(l, mtthread::open)
+}
+
+/// `require "mtstates"`
+///
+/// # Safety
+/// Called by Lua with a live state.
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn luaopen_mtstates(l: *mut ffi::lua_State) -> c_int {
+    pin::keep_loaded();
+    lua::entry(l, mtstates::open)
 }

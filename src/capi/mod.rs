@@ -7,6 +7,7 @@ pub mod carray;
 pub mod notify;
 pub mod receiver;
 pub mod sender;
+pub mod state;
 
 use crate::ffi;
 use crate::lua::Lua;

@@ -116,3 +116,48 @@ unsafe extern "C-unwind" {
     pub fn luaL_ref(L: *mut lua_State, t: c_int) -> c_int;
     pub fn luaL_unref(L: *mut lua_State, t: c_int, r: c_int);
 }
+
+// ---- mtstates: standard library openers and debug interface ---------------
+//
+// Added for mtstates (libs = false puts the standard libraries into
+// `package.preload`; tracebacks on 5.1). Kept together in this block.
+
+unsafe extern "C-unwind" {
+    pub fn luaopen_base(L: *mut lua_State) -> c_int;
+    pub fn luaopen_package(L: *mut lua_State) -> c_int;
+    pub fn luaopen_table(L: *mut lua_State) -> c_int;
+    pub fn luaopen_io(L: *mut lua_State) -> c_int;
+    pub fn luaopen_os(L: *mut lua_State) -> c_int;
+    pub fn luaopen_string(L: *mut lua_State) -> c_int;
+    pub fn luaopen_math(L: *mut lua_State) -> c_int;
+    pub fn luaopen_debug(L: *mut lua_State) -> c_int;
+    #[cfg(not(lua_api = "51"))]
+    pub fn luaopen_coroutine(L: *mut lua_State) -> c_int;
+    #[cfg(lua_api = "52")]
+    pub fn luaopen_bit32(L: *mut lua_State) -> c_int;
+    #[cfg(any(lua_api = "53", lua_api = "54", lua_api = "55"))]
+    pub fn luaopen_utf8(L: *mut lua_State) -> c_int;
+    #[cfg(not(lua_api = "51"))]
+    pub fn luaL_requiref(L: *mut lua_State, modname: *const c_char, openf: lua_CFunction, glb: c_int);
+    #[cfg(lua_api = "51")]
+    pub fn lua_getstack(L: *mut lua_State, level: c_int, ar: *mut lua_Debug51) -> c_int;
+    #[cfg(lua_api = "51")]
+    pub fn lua_getinfo(L: *mut lua_State, what: *const c_char, ar: *mut lua_Debug51) -> c_int;
+}
+
+/// `lua_Debug` of Lua 5.1 and LuaJIT (LUA_IDSIZE 60).
+#[cfg(lua_api = "51")]
+#[repr(C)]
+pub struct lua_Debug51 {
+    pub event: c_int,
+    pub name: *const c_char,
+    pub namewhat: *const c_char,
+    pub what: *const c_char,
+    pub source: *const c_char,
+    pub currentline: c_int,
+    pub nups: c_int,
+    pub linedefined: c_int,
+    pub lastlinedefined: c_int,
+    pub short_src: [c_char; 60],
+    pub i_ci: c_int,
+}
