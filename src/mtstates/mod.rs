@@ -136,7 +136,11 @@ fn singleton(l) {
                     return Ok(1);
                 }
             }
-            Construction::Failed => {}
+            // decisions.md: the waiter raises (it neither hangs nor runs
+            // its own setup behind the failed one's back).
+            Construction::Failed => {
+                return Err(errors::invoking_state(Some(&found), b"state construction failed in another thread"));
+            }
             Construction::OwnThread => return Err(errors::concurrent_access(&found)),
         }
     }

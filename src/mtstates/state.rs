@@ -18,6 +18,7 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// States have their own id counter (independent of mtmsg's).
 pub static STATE_IDS: IdCounter = IdCounter::new();
@@ -74,6 +75,9 @@ struct Inner {
     depth: usize,
     /// Owning Lua references.
     owners: usize,
+    /// Threads waiting on `changed`: wake-ups (a futex call each) are
+    /// skipped when none wait, which is the common case of every call.
+    waiters: usize,
 }
 
 // SAFETY: the interpreter pointer is only used by the thread that holds the
@@ -149,6 +153,7 @@ impl State {
                 busy: current_thread(),
                 depth: 1,
                 owners: 0,
+                waiters: 0,
             }),
             changed: Condvar::new(),
             hook_target: AtomicPtr::new(std::ptr::null_mut()),
@@ -166,6 +171,26 @@ impl State {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock(&self.inner)
+    }
+
+    fn wake(&self, g: &Inner) {
+        if g.waiters > 0 {
+            self.changed.notify_all();
+        }
+    }
+
+    fn wait<'a>(&'a self, mut g: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
+        g.waiters += 1;
+        let mut g = wait(&self.changed, g);
+        g.waiters -= 1;
+        g
+    }
+
+    fn wait_until<'a>(&'a self, mut g: MutexGuard<'a, Inner>, deadline: Instant) -> (MutexGuard<'a, Inner>, bool) {
+        g.waiters += 1;
+        let (mut g, expired) = wait_until(&self.changed, g, deadline);
+        g.waiters -= 1;
+        (g, expired)
     }
 
     /// Constructed and not closed: what `state()` can find.
@@ -189,7 +214,7 @@ impl State {
         g.depth = 0;
         g.owners += 1;
         self.hook_target.store(interp.lua.raw(), Ordering::SeqCst);
-        self.changed.notify_all();
+        self.wake(&g);
     }
 
     /// Construction failed (its interpreter is already closed).
@@ -198,7 +223,7 @@ impl State {
         g.closed = true;
         g.busy = 0;
         g.depth = 0;
-        self.changed.notify_all();
+        self.wake(&g);
     }
 
     /// Waits until another thread's construction of this state has ended.
@@ -215,7 +240,7 @@ impl State {
             if g.busy == me {
                 return Construction::OwnThread;
             }
-            g = wait(&self.changed, g);
+            g = self.wait(g);
         }
     }
 
@@ -269,7 +294,7 @@ impl State {
     fn mark_closed(&self, g: &mut Inner) {
         g.closed = true;
         self.hook_target.store(std::ptr::null_mut(), Ordering::SeqCst);
-        self.changed.notify_all();
+        self.wake(g);
     }
 
     /// Closes an interpreter taken out of `inner` (no lock held: `__gc`
@@ -310,9 +335,9 @@ impl State {
             }
             g = match how {
                 Wait::Poll | Wait::TryOnce => return Err(Enter::Timeout),
-                Wait::Forever => wait(&self.changed, g),
+                Wait::Forever => self.wait(g),
                 Wait::Until(deadline) => {
-                    let (g2, expired) = wait_until(&self.changed, g, deadline);
+                    let (g2, expired) = self.wait_until(g, deadline);
                     if expired && g2.busy != 0 && g2.busy != me && !g2.closed {
                         return Err(Enter::Timeout);
                     }
@@ -332,7 +357,7 @@ impl State {
                 return;
             }
             g.busy = 0;
-            self.changed.notify_all();
+            self.wake(&g);
             if g.closed { g.interp.take() } else { None }
         };
         if let Some(interp) = to_close {

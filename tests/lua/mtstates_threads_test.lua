@@ -464,15 +464,20 @@ do
     local B = start(function()
         local mtstates, mtmsg = require "mtstates", require "mtmsg"
         local t0 = mtmsg.time()
-        local s = mtstates.singleton("retry", "return function() return 'B' end")
-        return s:call(), mtmsg.time() - t0
+        local ok, err = pcall(mtstates.singleton, "retry", "return function() return 'B' end")
+        return ok, err, mtmsg.time() - t0
     end)
     local ok, err = join(A)
     T.eq(ok, false)
     T.check(err:find("construction failed on purpose", 1, true), err)
-    local who, waited = join(B)
-    T.eq(who, "B", "the waiter created the state itself")
+    -- decisions.md: the waiter raises instead of hanging
+    local okB, errB, waited = join(B)
+    T.eq(okB, false)
+    T.check(errB:find("mtstates.error.invoking_state", 1, true), errB)
+    T.check(errB:find("construction failed in another thread", 1, true), errB)
     T.check(waited > 0.1, "B waited for A's construction (" .. waited .. " s)")
+    -- the name is free again: the next singleton creates the state
+    T.eq(mtstates.singleton("retry", "return function() return 'C' end"):call(), "C")
 end
 
 -- ---------------------------------------------------------------- [117] mtmsg.abort inside a state
