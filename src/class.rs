@@ -53,6 +53,24 @@ pub fn check<'a, T>(l: Lua, idx: c_int, name: &str) -> LResult<&'a mut T> {
     Ok(unsafe { &mut *p })
 }
 
+/// The userdata of a `__gc` call, or None for any other value: from 5.2 on,
+/// a table given our metatable is finalized too, and `__gc` must not raise.
+pub fn finalizing<'a, T>(l: Lua) -> Option<&'a mut T> {
+    let p = instance_ptr(l, 1) as *mut T;
+    // SAFETY: the metatable proves this userdata was created by us as a T.
+    unsafe { p.as_mut() }
+}
+
+/// Releases the `Arc` reference a userdata holds (from `Arc::into_raw`),
+/// once: the pointer is nulled.
+pub fn release_arc<T>(p: &mut *const T) {
+    let p = std::mem::replace(p, std::ptr::null());
+    if !p.is_null() {
+        // SAFETY: p came from Arc::into_raw and is released exactly once.
+        drop(unsafe { std::sync::Arc::from_raw(p) });
+    }
+}
+
 /// The userdata of the registered class `name` at `idx`, or None.
 pub fn test<'a, T>(l: Lua, idx: c_int, name: &CStr) -> Option<&'a mut T> {
     if l.has_registered_metatable(idx, name) {

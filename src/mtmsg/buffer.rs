@@ -266,11 +266,8 @@ lua_fn! { fn tostring(l) {
 }}
 
 lua_fn! { fn gc(l) {
-    let r = class::check::<BufferRef>(l, 1, CLASS_NAME)?;
-    let p = std::mem::replace(&mut r.buffer, std::ptr::null());
-    if !p.is_null() {
-        // SAFETY: p came from Arc::into_raw; this reference is released once.
-        drop(unsafe { Arc::from_raw(p) });
+    if let Some(r) = class::finalizing::<BufferRef>(l) {
+        class::release_arc(&mut r.buffer);
     }
     Ok(0)
 }}

@@ -111,6 +111,8 @@ lua_fn! { fn clear(l) {
 }}
 
 lua_fn! { fn gc(l) {
-    this(l)?.elements.free();
+    if let Some(x) = class::finalizing::<Reader>(l) {
+        x.elements.free();
+    }
     Ok(0)
 }}

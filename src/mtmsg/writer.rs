@@ -121,7 +121,8 @@ lua_fn! { fn clear(l) {
 }}
 
 lua_fn! { fn gc(l) {
-    let w = this(l)?;
-    w.elements.free();
+    if let Some(x) = class::finalizing::<Writer>(l) {
+        x.elements.free();
+    }
     Ok(0)
 }}

@@ -168,15 +168,14 @@ lua_fn! { fn tostring(l) {
 }}
 
 lua_fn! { fn gc(l) {
-    let r = class::check::<StateRef>(l, 1, CLASS_NAME)?;
-    let p = std::mem::replace(&mut r.state, std::ptr::null());
-    if !p.is_null() {
-        // SAFETY: p came from Arc::into_raw; this reference is released once.
-        let state = unsafe { Arc::from_raw(p) };
+    if let Some(r) = class::finalizing::<StateRef>(l) {
         if r.owner {
-            state.release_owner();
+            // SAFETY: a non-null pointer is the reference this userdata holds.
+            if let Some(state) = unsafe { r.state.as_ref() } {
+                state.release_owner();
+            }
         }
-        drop(state);
+        class::release_arc(&mut r.state);
     }
     Ok(0)
 }}

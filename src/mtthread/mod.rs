@@ -243,14 +243,11 @@ lua_fn! { fn tostring(l) {
 }}
 
 lua_fn! { fn gc(l) {
-    let t = class::check::<Thread>(l, 1, CLASS_NAME)?;
-    let p = std::mem::replace(&mut t.shared, std::ptr::null());
-    drop(std::mem::take(&mut t.code));
-    drop(std::mem::take(&mut t.args));
-    if !p.is_null() {
-        // SAFETY: p came from Arc::into_raw; released once. A running thread
-        // keeps its own reference and simply runs on, detached.
-        drop(unsafe { Arc::from_raw(p) });
+    // A running thread keeps its own reference and simply runs on, detached.
+    if let Some(t) = class::finalizing::<Thread>(l) {
+        drop(std::mem::take(&mut t.code));
+        drop(std::mem::take(&mut t.args));
+        class::release_arc(&mut t.shared);
     }
     Ok(0)
 }}
