@@ -187,8 +187,8 @@ do
         local ok, s, c, list = join(threads[i])
         T.eq(ok, true, "consumer " .. i .. " finished")
         sum, cnt = sum + s, cnt + c
-        for v in string.gmatch(list, "%d+") do
-            v = tonumber(v)
+        for digits in string.gmatch(list, "%d+") do
+            local v = tonumber(digits) -- (5.5: loop variables are constant)
             T.check(not seen[v], "message " .. v .. " delivered once")
             seen[v] = true
         end

@@ -234,7 +234,8 @@ do
     local err = raises_plain(function() mtstates.newstate(function() error("boom") end) end, "mtstates.error.invoking_state: ")
     local src = debug.getinfo(1, "S").short_src
     T.check(err:find("mtstates.error.invoking_state: " .. src .. ":" .. line .. ": boom\nstack traceback:", 1, true), err)
-    T.check(err:find("in function 'error'", 1, true), "inner traceback from the erroring function: " .. err)
+    -- "in function 'error'" (5.4) or "in global 'error'" (5.5)
+    T.check(err:find("in %a+ 'error'"), "inner traceback from the erroring function: " .. err)
     local err = raises_plain(function() mtstates.newstate(function() error({}) end) end, "mtstates.error.invoking_state: ")
     T.check(err:find("mtstates.error.invoking_state: (error object is a table value)\nstack traceback:", 1, true), err)
     T.raises_exactly(function()
@@ -502,7 +503,8 @@ end
 do
     -- libs false: no debug library in the state (5.1 builds the traceback itself)
     local s = mtstates.newstate(false, "local function f() error('fb') end return function() f() end")
-    local err = T.raises(function() s:call() end, "fb\nstack traceback:\n\t[C]: in function 'error'\n\t")
+    local err = T.raises(function() s:call() end, "fb\nstack traceback:\n\t[C]: in ")
+    T.check(err:find("fb\nstack traceback:\n\t%[C%]: in %a+ 'error'\n\t"), err) -- function (5.4) / global (5.5)
     T.check(err:find("in function <[string \"local function f() error('fb')", 1, true), err)
     T.check(err:find("\n\t%[C%]: [^\n]*$"), "ends in C: " .. err)
 end
