@@ -12,7 +12,7 @@ use super::encoding;
 use super::memory::{ByteArea, ReserveError};
 use super::notifier::{self, Connected, Kind, NotifyOutcome};
 use super::registry::{Found, IdCounter, Registered, Registry};
-use super::sync::{lock, spin_until_changed, try_lock, wait, wait_until};
+use super::sync::{SpinBudget, lock, try_lock, wait, wait_until};
 use super::time::Wait;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,6 +77,7 @@ pub(super) struct Group {
     /// Counts changes waiters care about (see `wake`), so a waiter can spin
     /// on it briefly without the lock before parking.
     events: AtomicU64,
+    spin: SpinBudget,
 }
 
 pub(super) type Guard<'a> = MutexGuard<'a, GroupState>;
@@ -96,6 +97,7 @@ impl Group {
             }),
             cond: Condvar::new(),
             events: AtomicU64::new(0),
+            spin: SpinBudget::new(),
         })
     }
 
@@ -125,7 +127,7 @@ impl Group {
         // first, which saves both sides the futex calls of parking.
         let seen = self.events.load(Ordering::Acquire);
         drop(g);
-        let changed = spin_until_changed(&self.events, seen, deadline);
+        let changed = self.spin.spin_until_changed(&self.events, seen, deadline);
         let mut g = self.lock();
         if changed || self.events.load(Ordering::Acquire) != seen {
             return (g, true);

@@ -4,7 +4,7 @@
 //! our locks protect is kept consistent by every operation before any point
 //! that could panic.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -36,34 +36,63 @@ pub fn wait_until<'a, T>(c: &Condvar, g: MutexGuard<'a, T>, deadline: Instant) -
     (g, Instant::now() >= deadline)
 }
 
-/// How long a waiter spins before parking: long enough for a reply from a
-/// thread running on another core, short enough not to burn a core when
+/// The longest a waiter spins before parking: long enough for a reply from
+/// a thread running on another core, short enough not to burn a core when
 /// nothing comes.
 pub const SPIN: Duration = Duration::from_micros(20);
 
-/// Spins (then yields a few times) until `counter` differs from `seen`, for
-/// at most `SPIN` and never past `deadline`. Returns whether it changed.
-pub fn spin_until_changed(counter: &AtomicU64, seen: u64, deadline: Option<Instant>) -> bool {
-    let start = Instant::now();
-    let limit = match deadline {
-        Some(d) if d < start + SPIN => d,
-        _ => start + SPIN,
-    };
-    let mut i = 0u32;
-    loop {
-        if counter.load(Ordering::Acquire) != seen {
-            return true;
-        }
-        i = i.wrapping_add(1);
-        if i % 64 == 0 {
-            if Instant::now() >= limit {
-                return false;
+/// An adaptive spin budget (in microseconds, 0..=SPIN), shared by the
+/// waiters of one object: it doubles when spinning paid off and halves when
+/// it did not, so an overloaded machine (peers not running) parks at once
+/// while an idle one keeps the fast path.
+pub struct SpinBudget(AtomicU32);
+
+impl Default for SpinBudget {
+    fn default() -> Self {
+        SpinBudget::new()
+    }
+}
+
+impl SpinBudget {
+    pub const fn new() -> SpinBudget {
+        SpinBudget(AtomicU32::new(SPIN.as_micros() as u32))
+    }
+
+    /// Spins (yielding now and then) until `counter` differs from `seen`,
+    /// within the budget and never past `deadline`. Returns whether it changed.
+    pub fn spin_until_changed(&self, counter: &AtomicU64, seen: u64, deadline: Option<Instant>) -> bool {
+        let budget = self.0.load(Ordering::Relaxed);
+        // Even a zero budget polls once in a while: it is how it recovers.
+        let micros = budget.max(1);
+        let start = Instant::now();
+        let limit = match deadline {
+            Some(d) if d < start + Duration::from_micros(micros as u64) => d,
+            _ => start + Duration::from_micros(micros as u64),
+        };
+        let mut i = 0u32;
+        let changed = loop {
+            if counter.load(Ordering::Acquire) != seen {
+                break true;
             }
-            // With more runnable threads than cores, let the sender run.
-            if i % 1024 == 0 {
-                std::thread::yield_now();
+            i = i.wrapping_add(1);
+            if i % 64 == 0 {
+                if Instant::now() >= limit {
+                    break false;
+                }
+                // With more runnable threads than cores, let the sender run.
+                if i % 1024 == 0 {
+                    std::thread::yield_now();
+                }
             }
-        }
-        std::hint::spin_loop();
+            std::hint::spin_loop();
+        };
+        let max = SPIN.as_micros() as u32;
+        let next = if changed {
+            (budget * 2).clamp(1, max)
+        } else {
+            budget / 2
+        };
+        self.0.store(next, Ordering::Relaxed);
+        changed
     }
 }
