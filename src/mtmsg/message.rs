@@ -15,7 +15,7 @@ pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
         ffi::LUA_TNIL => Value::Nil,
         ffi::LUA_TBOOLEAN => Value::Boolean(l.to_boolean(idx)),
         ffi::LUA_TNUMBER => number_value(l, idx),
-        ffi::LUA_TSTRING => Value::String(l.to_bytes(idx).unwrap_or_default()),
+        ffi::LUA_TSTRING => Value::String(l.to_string_coerce(idx).unwrap_or_default()),
         ffi::LUA_TLIGHTUSERDATA => Value::LightUserdata(l.to_userdata(idx) as usize),
         ffi::LUA_TFUNCTION => match transportable_cfunction(l, idx) {
             Some(f) => Value::CFunction(f as usize),
@@ -83,7 +83,7 @@ pub struct Args<'a> {
     pub len: usize,
 }
 
-const CACHED: usize = 8;
+const CACHED: usize = 4;
 
 impl<'a> Args<'a> {
     pub fn new(l: Lua, first: c_int, last: c_int) -> Args<'a> {
@@ -132,11 +132,15 @@ thread_local! {
 /// Runs `f` with this thread's scratch buffer (no allocation per message in
 /// a steady state; a nested use gets a fresh one).
 pub fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    let mut v = SCRATCH.with(|s| s.take());
-    let r = f(&mut v);
-    v.clear();
-    SCRATCH.with(|s| s.set(v));
-    r
+    // One TLS lookup (a call in a shared library); a nested use inside `f`
+    // finds the cell empty and works with a fresh vector.
+    SCRATCH.with(|cell| {
+        let mut v = cell.take();
+        let r = f(&mut v);
+        v.clear();
+        cell.set(v);
+        r
+    })
 }
 
 /// Caller-supplied carrays to reuse when receiving (nils skipped).
