@@ -28,7 +28,7 @@ pub fn publish_all(l: Lua) {
 /// `toNotifier` / `toReceiver` / `toSender`: the buffer behind a
 /// `mtmsg.buffer` userdata, NULL for anything else.
 pub fn to_object(l: Lua, idx: c_int) -> *mut c_void {
-    match crate::mtmsg::buffer_userdata(l, idx).and_then(|r| r.buffer()) {
+    match crate::mtmsg::shared_userdata::<Buffer>(l, idx).and_then(|r| r.get()) {
         Some(b) => b as *const Buffer as *mut c_void,
         None => std::ptr::null_mut(),
     }

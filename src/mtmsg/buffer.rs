@@ -1,8 +1,9 @@
-//! `mtmsg.buffer` userdata: a reference to a shared buffer plus this
-//! reference's own nonblock flag.
+//! `mtmsg.buffer` userdata: the buffer-only methods (the common ones are
+//! in `shared`), and the message-taking code buffers and listeners share.
 
 use super::errors;
 use super::message::{self, Candidates};
+use super::shared::{self, Shared, SharedRef};
 use crate::capi::Missing;
 use crate::class;
 use crate::core::buffer::{Buffer, TakeError};
@@ -12,101 +13,33 @@ use crate::ffi;
 use crate::lua::{Error, LResult, Lua};
 use crate::lua_fn;
 use std::ffi::{CStr, c_int};
-use std::sync::Arc;
-
-pub const CLASS: &CStr = c"mtmsg.buffer";
-const CLASS_NAME: &str = "mtmsg.buffer";
-
-/// The userdata payload. `repr(C)`: the object pointer comes first, which
-/// LuaJIT FFI users rely on (include/mtmsg_ffi.lua).
-#[repr(C)]
-pub struct BufferRef {
-    /// From `Arc::into_raw`; null once collected.
-    buffer: *const Buffer,
-    pub nonblock: bool,
-}
-
-impl BufferRef {
-    pub fn buffer(&self) -> Option<&Buffer> {
-        // SAFETY: non-null pointers come from Arc::into_raw and are released
-        // only in __gc, which nulls them.
-        unsafe { self.buffer.as_ref() }
-    }
-}
 
 pub fn register(l: Lua) {
+    let own: &[(&CStr, crate::lua::Function)] = &[
+        (c"addmsg", addmsg),
+        (c"setmsg", setmsg),
+        (c"msgcnt", msgcnt),
+        (c"clear", clear),
+        (c"nextmsg", nextmsg),
+        (c"notifier", notifier),
+    ];
     class::register(
         l,
-        CLASS,
-        &[
-            (c"id", id),
-            (c"name", name),
-            (c"addmsg", addmsg),
-            (c"setmsg", setmsg),
-            (c"msgcnt", msgcnt),
-            (c"clear", clear),
-            (c"nextmsg", nextmsg),
-            (c"notifier", notifier),
-            (c"nonblock", nonblock),
-            (c"isnonblock", isnonblock),
-            (c"close", close),
-            (c"abort", abort),
-            (c"isabort", isabort),
-        ],
-        &[(c"__gc", gc), (c"__tostring", tostring)],
+        Buffer::CLASS,
+        &[shared::methods::<Buffer>().as_slice(), own].concat(),
+        &shared::metamethods::<Buffer>(),
     );
     crate::capi::buffer::publish_all(l);
     l.pop(1);
 }
 
-/// Pushes a new reference to `buffer`.
-pub fn push(l: Lua, buffer: Arc<Buffer>) {
-    class::push_new(
-        l,
-        CLASS,
-        BufferRef {
-            buffer: Arc::into_raw(buffer),
-            nonblock: false,
-        },
-    );
-}
-
-/// The buffer reference at `idx` (checked against the class metatable in
-/// the registry, for functions outside the buffer methods).
-pub fn test<'a>(l: Lua, idx: c_int) -> Option<&'a mut BufferRef> {
-    class::test::<BufferRef>(l, idx, CLASS)
-}
-
-fn this<'a>(l: Lua) -> LResult<(&'a mut BufferRef, &'a Buffer)> {
-    let r = class::check::<BufferRef>(l, 1, CLASS_NAME)?;
-    // SAFETY: the userdata outlives this call (it is argument 1).
-    let b = unsafe {
-        &*(r.buffer()
-            .ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))? as *const Buffer)
-    };
-    Ok((r, b))
+fn this<'a>(l: Lua) -> LResult<(&'a mut SharedRef<Buffer>, &'a Buffer)> {
+    shared::this::<Buffer>(l)
 }
 
 pub fn describe(b: &Buffer) -> Vec<u8> {
-    class::describe(CLASS_NAME, b.name(), b.id())
+    shared::describe(b)
 }
-
-lua_fn! { fn id(l) {
-    let (_, b) = this(l)?;
-    l.push_integer(b.id() as _);
-    Ok(1)
-}}
-
-lua_fn! { fn name(l) {
-    let (_, b) = this(l)?;
-    Ok(match b.name() {
-        Some(n) => {
-            l.push_bytes(n);
-            1
-        }
-        None => 0,
-    })
-}}
 
 /// addmsg / setmsg / writer:addmsg share this: puts `len` bytes written by
 /// `write` and returns the Lua result (true, false, or the error).
@@ -206,7 +139,7 @@ lua_fn! { fn nextmsg(l) {
 pub fn describe_source(source: Source) -> Vec<u8> {
     match source {
         Source::Buffer(b) => describe(b),
-        Source::Listener(s) => super::listener::describe(s),
+        Source::Listener(s) => shared::describe(s),
     }
 }
 
@@ -222,52 +155,4 @@ pub fn take_error<E>(e: TakeError<E>, source: Source) -> Error {
 lua_fn! { fn notifier(l) {
     let (_, b) = this(l)?;
     crate::capi::notify::connect_to_buffer(l, b, &describe(b))
-}}
-
-lua_fn! { fn nonblock(l) {
-    let (r, b) = this(l)?;
-    let flag = l.opt_boolean_strict(2)?.unwrap_or(true);
-    if let Err(e) = b.check_usable() {
-        errors::put(e, &describe(b))?;
-    }
-    r.nonblock = flag;
-    Ok(0)
-}}
-
-lua_fn! { fn isnonblock(l) {
-    let (r, _) = this(l)?;
-    l.push_bool(r.nonblock);
-    Ok(1)
-}}
-
-lua_fn! { fn close(l) {
-    let (_, b) = this(l)?;
-    b.close();
-    Ok(0)
-}}
-
-lua_fn! { fn abort(l) {
-    let (_, b) = this(l)?;
-    let flag = l.opt_boolean_strict(2)?.unwrap_or(true);
-    b.set_aborted(flag);
-    Ok(0)
-}}
-
-lua_fn! { fn isabort(l) {
-    let (_, b) = this(l)?;
-    l.push_bool(b.is_aborted());
-    Ok(1)
-}}
-
-lua_fn! { fn tostring(l) {
-    let (_, b) = this(l)?;
-    class::tostring(l, CLASS_NAME, b.name(), b.id());
-    Ok(1)
-}}
-
-lua_fn! { fn gc(l) {
-    if let Some(r) = class::finalizing::<BufferRef>(l) {
-        class::release_arc(&mut r.buffer);
-    }
-    Ok(0)
 }}

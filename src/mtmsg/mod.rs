@@ -7,9 +7,11 @@ pub mod message;
 mod reader;
 mod writer;
 
-pub use buffer::test as buffer_userdata;
+mod shared;
+
 pub use errors::{has_notifier, object_closed};
 pub use message::Args;
+pub use shared::test as shared_userdata;
 
 use crate::class;
 use crate::core::abort;
@@ -89,7 +91,7 @@ pub fn buffer_args<'a>(l: Lua, first: c_int) -> LResult<(Option<&'a [u8]>, f64, 
 lua_fn! { fn newbuffer(l) {
     let (name, size, grow) = buffer_args(l, 1)?;
     let b = Buffer::new(name, size, grow).ok_or_else(errors::aborted)?;
-    buffer::push(l, b);
+    shared::push(l, b);
     Ok(1)
 }}
 
@@ -147,7 +149,7 @@ fn find<T>(l: Lua, what: &str, by_id: fn(u64) -> Option<Arc<T>>, by_name: fn(&[u
 
 lua_fn! { fn buffer_lookup(l) {
     let b = find(l, "buffer", Buffer::find_id, Buffer::find_name)?;
-    buffer::push(l, b);
+    shared::push(l, b);
     Ok(1)
 }}
 
@@ -158,13 +160,13 @@ lua_fn! { fn newlistener(l) {
         return Err(Error::type_error(l, 1, "string"));
     };
     let listener = Listener::new(name).ok_or_else(errors::aborted)?;
-    listener::push(l, listener);
+    shared::push(l, listener);
     Ok(1)
 }}
 
 lua_fn! { fn listener_lookup(l) {
     let found = find(l, "listener", Listener::find_id, Listener::find_name)?;
-    listener::push(l, found);
+    shared::push(l, found);
     Ok(1)
 }}
 

@@ -1,13 +1,15 @@
 //! `mtmsg.reader`: takes a whole message from a buffer or listener in one
 //! step, then hands out its elements one by one. A plain per-state object.
 
-use super::buffer::{self, take_error};
+use super::buffer::take_error;
 use super::errors;
-use super::listener;
 use super::message::{self, Candidates};
+use super::shared;
 use super::writer::overflow;
 use crate::class;
+use crate::core::buffer::Buffer;
 use crate::core::buffer::{DEFAULT_GROW, DEFAULT_SIZE};
+use crate::core::listener::Listener;
 use crate::core::listener::Source;
 use crate::core::memory::{ByteArea, ReserveError};
 use crate::core::time::Wait;
@@ -74,13 +76,13 @@ lua_fn! { fn nextmsg(l) {
     let mut copy = |bytes: &[u8]| -> Result<(), ReserveError> {
         elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes))
     };
-    let source = if let Some(b) = buffer::test(l, 2) {
+    let source = if let Some(b) = shared::test::<Buffer>(l, 2) {
         let nonblock = b.nonblock;
-        let b = b.buffer().ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
+        let b = b.get().ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
         (Source::Buffer(b), nonblock)
-    } else if let Some(s) = listener::test(l, 2) {
+    } else if let Some(s) = shared::test::<Listener>(l, 2) {
         let nonblock = s.nonblock;
-        let s = s.listener().ok_or_else(|| Error::plain("mtmsg: listener reference already collected"))?;
+        let s = s.get().ok_or_else(|| Error::plain("mtmsg: listener reference already collected"))?;
         (Source::Listener(s), nonblock)
     } else {
         return Err(Error::arg(2, "mtmsg.buffer or mtmsg.listener expected"));

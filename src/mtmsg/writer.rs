@@ -1,10 +1,12 @@
 //! `mtmsg.writer`: builds a message element by element, then adds it to a
 //! buffer in one step. A plain per-state object.
 
-use super::buffer::{self, put_message};
+use super::buffer::put_message;
 use super::errors;
 use super::message;
+use super::shared;
 use crate::class;
+use crate::core::buffer::Buffer;
 use crate::core::buffer::{DEFAULT_GROW, DEFAULT_SIZE};
 use crate::core::memory::{ByteArea, ReserveError};
 use crate::lua::{Error, LResult, Lua};
@@ -95,12 +97,12 @@ lua_fn! { fn add(l) {
 
 fn send(l: Lua, replace: bool) -> LResult {
     let w = this(l)?;
-    let Some(r) = buffer::test(l, 2) else {
+    let Some(r) = shared::test::<Buffer>(l, 2) else {
         return Err(Error::type_error(l, 2, "mtmsg.buffer"));
     };
     let nonblock = r.nonblock;
     let b = r
-        .buffer()
+        .get()
         .ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
     let bytes = w.elements.bytes();
     let ok = put_message(b, replace, nonblock, bytes.len(), |out| out.copy_from_slice(bytes))?;
