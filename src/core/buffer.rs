@@ -149,6 +149,33 @@ impl Group {
         }
     }
 
+    /// Takes the next message of the slot that `pick` names (None: wait per
+    /// `how`; an error stops). `f` gets the element bytes under the lock and
+    /// may refuse them (the message then stays queued).
+    pub fn take<R, E>(
+        &self,
+        how: Wait,
+        f: impl FnOnce(&[u8]) -> Result<R, E>,
+        pick: impl Fn(&mut GroupState) -> Result<Option<usize>, TakeError<E>>,
+    ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
+        let Some(mut g) = self.lock_for(how) else {
+            return Ok(None);
+        };
+        loop {
+            if let Some(slot) = pick(&mut g)? {
+                let (r, due, detached) = g.take_from_slot(slot, f).map_err(TakeError::Rejected)?;
+                drop(g);
+                drop(detached);
+                return Ok(Some((r, notify_slot(self, slot, Kind::Removed, due))));
+            }
+            let (g2, more) = self.wait(g, how);
+            g = g2;
+            if !more {
+                return Ok(None);
+            }
+        }
+    }
+
     /// Wakes every waiter (they re-check their condition).
     pub fn wake(&self, g: &Guard<'_>) {
         self.events.fetch_add(1, Ordering::Release);
@@ -413,29 +440,17 @@ impl Buffer {
         how: Wait,
         f: impl FnOnce(&[u8]) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
-        let Some(mut g) = self.group.lock_for(how) else {
-            return Ok(None);
-        };
-        loop {
-            let s = g.slot(self.slot);
+        let slot = self.slot;
+        self.group.take(how, f, |g| {
+            let s = g.slot(slot);
             if s.closed {
-                return Err(TakeError::Closed);
+                Err(TakeError::Closed)
+            } else if s.aborted {
+                Err(TakeError::Aborted)
+            } else {
+                Ok((s.count > 0).then_some(slot))
             }
-            if s.aborted {
-                return Err(TakeError::Aborted);
-            }
-            if s.count > 0 {
-                let (r, due, detached) = g.take_from_slot(self.slot, f).map_err(TakeError::Rejected)?;
-                drop(g);
-                drop(detached);
-                return Ok(Some((r, self.notify(Kind::Removed, due))));
-            }
-            let (g2, more) = self.group.wait(g, how);
-            g = g2;
-            if !more {
-                return Ok(None);
-            }
-        }
+        })
     }
 
     /// Calls a due notifier (outside the lock); disconnects it if it

@@ -2,9 +2,9 @@
 //! their buffers' messages round-robin per buffer (mtmsg.md §13).
 
 use super::abort;
-use super::buffer::{Buffer, Group, ListenerState, OBJECT_IDS, PutError, TakeError, notify_slot};
+use super::buffer::{Buffer, Group, ListenerState, OBJECT_IDS, PutError, TakeError};
 use super::memory::ByteArea;
-use super::notifier::{Kind, NotifyOutcome};
+use super::notifier::NotifyOutcome;
 use super::registry::{Found, Registered, Registry};
 use super::time::Wait;
 use std::collections::VecDeque;
@@ -112,34 +112,13 @@ impl Listener {
         how: Wait,
         f: impl FnOnce(&[u8]) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
-        let Some(mut g) = self.group.lock_for(how) else {
-            return Ok(None);
-        };
-        loop {
-            let Some(l) = g.listener.as_ref() else {
-                return Err(TakeError::Closed);
-            };
-            if l.closed {
-                return Err(TakeError::Closed);
-            }
-            if l.aborted {
-                return Err(TakeError::Aborted);
-            }
-            if l.connected == 0 {
-                return Err(TakeError::NoBuffers);
-            }
-            if let Some(&slot) = l.ready.front() {
-                let (r, due, detached) = g.take_from_slot(slot, f).map_err(TakeError::Rejected)?;
-                drop(g);
-                drop(detached);
-                return Ok(Some((r, notify_slot(&self.group, slot, Kind::Removed, due))));
-            }
-            let (g2, more) = self.group.wait(g, how);
-            g = g2;
-            if !more {
-                return Ok(None);
-            }
-        }
+        self.group.take(how, f, |g| match g.listener.as_ref() {
+            None => Err(TakeError::Closed),
+            Some(l) if l.closed => Err(TakeError::Closed),
+            Some(l) if l.aborted => Err(TakeError::Aborted),
+            Some(l) if l.connected == 0 => Err(TakeError::NoBuffers),
+            Some(l) => Ok(l.ready.front().copied()),
+        })
     }
 
     /// Empties every connected buffer. Err(Busy) in nonblock mode when busy.
