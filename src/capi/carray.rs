@@ -106,15 +106,15 @@ pub fn candidate(l: Lua, idx: c_int) -> LResult<Candidate> {
         Err(Missing::NoApi) => return Err(Error::arg(idx, "carray expected")),
     };
     let mut info = Info::default();
-    // SAFETY: API contract.
-    let arr = api
-        .to_writable
-        .map_or(std::ptr::null_mut(), |f| unsafe { f(l.raw(), idx, &mut info) });
+    let arr = api.to_writable.map_or(std::ptr::null_mut(), |f| {
+        // SAFETY: API contract: checks the value at idx, fills info.
+        unsafe { f(l.raw(), idx, &mut info) }
+    });
     if arr.is_null() {
-        // SAFETY: API contract.
-        let readable = api
-            .to_readable
-            .is_some_and(|f| unsafe { !f(l.raw(), idx, std::ptr::null_mut()).is_null() });
+        let readable = api.to_readable.is_some_and(|f| {
+            // SAFETY: API contract (info may be NULL).
+            unsafe { !f(l.raw(), idx, std::ptr::null_mut()).is_null() }
+        });
         return Err(Error::arg(
             idx,
             if readable {

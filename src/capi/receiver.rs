@@ -121,10 +121,10 @@ pub unsafe extern "C" fn add_string(w: *mut Writer, s: *const c_char, len: usize
     let total = len.saturating_add(header);
     match w.elements.append(total) {
         Ok(out) => {
-            // SAFETY: caller contract: s is valid for len bytes.
             let bytes = if len == 0 {
                 &[][..]
             } else {
+                // SAFETY: caller contract: s is valid for len bytes.
                 unsafe { std::slice::from_raw_parts(s as *const u8, len) }
             };
             Value::String(bytes).encode(out);
