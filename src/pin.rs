@@ -15,7 +15,9 @@ pub fn keep_loaded() {
         // used, valid while we are loaded.
         unsafe {
             let mut info: libc::Dl_info = std::mem::zeroed();
-            let addr = crate::luaopen_mtmsg as *const libc::c_void;
+            // A function that is not exported: an exported one may resolve to
+            // a copy in the executable (an interpreter linking this crate).
+            let addr = keep_loaded as *const libc::c_void;
             if libc::dladdr(addr, &mut info) != 0 && !info.dli_fname.is_null() {
                 // RTLD_NOLOAD: only take a reference on the copy already loaded.
                 // The handle is deliberately leaked.

@@ -8,6 +8,15 @@ static ABORTED: AtomicBool = AtomicBool::new(false);
 static SLEEPERS: Mutex<()> = Mutex::new(());
 static WAKE: Condvar = Condvar::new();
 
+/// Serializes object creation with `abort_all`: an object is either created
+/// before an abort (and then aborted by it) or after (and then refused), and
+/// concurrent aborts apply in one order.
+static CREATION: Mutex<()> = Mutex::new(());
+
+pub fn creation_lock() -> std::sync::MutexGuard<'static, ()> {
+    lock(&CREATION)
+}
+
 pub fn is_aborted() -> bool {
     ABORTED.load(Ordering::Acquire)
 }

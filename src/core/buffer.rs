@@ -327,6 +327,7 @@ impl Registered for Buffer {
 
 /// Sets the global abort flag and applies it to every buffer and listener.
 pub fn abort_all(flag: bool) {
+    let _creation = abort::creation_lock();
     abort::set_aborted(flag);
     for b in BUFFERS.all() {
         b.set_aborted(flag);
@@ -339,6 +340,7 @@ pub fn abort_all(flag: bool) {
 impl Buffer {
     /// A standalone buffer. Fails only when mtmsg is aborted.
     pub fn new(name: Option<&[u8]>, size: f64, grow: f64) -> Option<Arc<Buffer>> {
+        let _creation = abort::creation_lock();
         if abort::is_aborted() {
             return None;
         }

@@ -51,6 +51,7 @@ impl Registered for Listener {
 impl Listener {
     /// Fails only when mtmsg is aborted.
     pub fn new(name: Option<&[u8]>) -> Option<Arc<Listener>> {
+        let _creation = abort::creation_lock();
         if abort::is_aborted() {
             return None;
         }
@@ -87,6 +88,7 @@ impl Listener {
 
     /// A new buffer connected to this listener.
     pub fn new_buffer(self: &Arc<Self>, name: Option<&[u8]>, size: f64, grow: f64) -> Result<Arc<Buffer>, PutError> {
+        let _creation = abort::creation_lock();
         if abort::is_aborted() {
             return Err(PutError::Aborted);
         }

@@ -133,20 +133,39 @@ impl ByteArea {
             self.end = used;
         }
         if used + n > self.data.len() {
-            // Physical size follows the logical capacity (at least what is needed).
-            let target = new_capacity.max(used + n);
-            let extra = target - self.data.len();
-            self.data
-                .try_reserve_exact(extra)
-                .map_err(|_| ReserveError::OutOfMemory { bytes: target })?;
+            // The logical capacity is reserved (address space, as the
+            // original's malloc: an absurd size fails here), but only the
+            // part in use is initialized, growing geometrically, so a large
+            // capacity costs no resident memory up front.
+            self.reserve(new_capacity)?;
+            let target = (used + n)
+                .max(self.data.len().saturating_mul(2))
+                .min(self.data.capacity());
             self.data.resize(target, 0);
         }
         Ok(())
     }
 
-    /// Replaces everything with `n` new bytes, or changes nothing on error.
+    fn reserve(&mut self, capacity: usize) -> Result<(), ReserveError> {
+        if self.data.capacity() < capacity {
+            self.data
+                .try_reserve_exact(capacity - self.data.len())
+                .map_err(|_| ReserveError::OutOfMemory { bytes: capacity })?;
+        }
+        Ok(())
+    }
+
+    /// Replaces everything with `n` new bytes, or changes nothing on error
+    /// (the memory for the new bytes is obtained before anything is dropped).
     pub fn replace(&mut self, n: usize) -> Result<&mut [u8], ReserveError> {
-        self.check_with(0, n)?;
+        let new_capacity = self.check_with(0, n)?;
+        if self.data.capacity() < new_capacity.max(n) {
+            let mut fresh = Vec::new();
+            fresh
+                .try_reserve_exact(new_capacity.max(n))
+                .map_err(|_| ReserveError::OutOfMemory { bytes: new_capacity })?;
+            self.data = fresh;
+        }
         self.clear();
         self.append(n)
     }
@@ -201,6 +220,22 @@ mod tests {
             a.append(4).unwrap();
         }
         assert_eq!(a.capacity(), 40);
+    }
+
+    #[test]
+    fn failed_replace_keeps_the_contents() {
+        let mut a = ByteArea::new(16.0, 1e300);
+        a.append(3).unwrap().copy_from_slice(b"abc");
+        assert!(matches!(a.replace(1 << 62), Err(ReserveError::OutOfMemory { .. })));
+        assert_eq!(a.bytes(), b"abc");
+    }
+
+    #[test]
+    fn large_capacity_is_not_initialized_up_front() {
+        let mut a = ByteArea::new(1e9, 0.0);
+        a.append(3).unwrap();
+        assert!(a.data.len() < 4096);
+        assert_eq!(a.capacity(), 1_000_000_000);
     }
 
     #[test]

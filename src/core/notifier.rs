@@ -1,6 +1,7 @@
 //! Notifiers connected to a buffer: called after messages are added (">")
 //! or removed ("<"), outside every lock, on the thread that did it.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 /// Something that can be notified: in practice an object published through
@@ -67,11 +68,31 @@ impl NotifyOutcome {
     }
 }
 
+/// How deeply notifications may nest on one thread. A notifier that adds to
+/// a buffer notifies that buffer's notifiers in turn; a cycle of ">"
+/// notifiers (`b:notifier(b, ">")`) would recurse until the stack overflows
+/// (the original crashes). Past this depth the innermost one fails instead.
+pub const MAX_DEPTH: u32 = 64;
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
 /// Calls `n` and classifies the result; `on_closed` runs when the notifier
 /// reports that it is closed for good.
 pub fn call(n: &Arc<Connected>, on_closed: impl FnOnce()) -> NotifyOutcome {
     let mut errors = Vec::new();
-    match n.notifier.notify(&mut errors) {
+    let depth = DEPTH.with(Cell::get);
+    if depth >= MAX_DEPTH {
+        errors.push(format!(
+            "notifications nested more than {MAX_DEPTH} deep (a cycle of notifiers?)"
+        ));
+        return NotifyOutcome::Failed { rc: 999, errors };
+    }
+    DEPTH.with(|d| d.set(depth + 1));
+    let rc = n.notifier.notify(&mut errors);
+    DEPTH.with(|d| d.set(depth));
+    match rc {
         0 => NotifyOutcome::Done,
         NOTIFY_CLOSED => {
             on_closed();
