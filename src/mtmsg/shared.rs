@@ -103,7 +103,7 @@ pub fn test<'a, T: Shared>(l: Lua, idx: c_int) -> Option<&'a mut SharedRef<T>> {
 }
 
 /// The reference at `idx` and its object, or the error for a collected one.
-pub fn get<'a, T: Shared>(r: &'a SharedRef<T>) -> LResult<&'a T> {
+pub fn get<T: Shared>(r: &SharedRef<T>) -> LResult<&T> {
     r.get()
         .ok_or_else(|| Error::plain(format!("mtmsg: {} reference already collected", T::CLASS_NAME)))
 }
