@@ -48,17 +48,22 @@ pub fn open(l: Lua) -> LResult {
         (c"sleep", sleep),
         (c"type", type_fn),
     ]);
-    push_error_table(l, "mtmsg", &errors::NAMES);
-    l.set_field(-2, c"error");
-    l.push_str(VERSION);
-    l.set_field(-2, c"_VERSION");
-    l.push_str(INFO);
-    l.set_field(-2, c"_INFO");
+    set_module_info(l, "mtmsg", &errors::NAMES, VERSION);
     Ok(1)
 }
 
+/// Sets `error`, `_VERSION` and `_INFO` in the module table on top.
+pub fn set_module_info(l: Lua, module: &str, error_names: &[&str], version: &str) {
+    push_error_table(l, module, error_names);
+    l.set_field(-2, c"error");
+    l.push_str(version);
+    l.set_field(-2, c"_VERSION");
+    l.push_str(INFO);
+    l.set_field(-2, c"_INFO");
+}
+
 /// A table `{ name = "<module>.error.<name>" }`.
-pub fn push_error_table(l: Lua, module: &str, names: &[&str]) {
+fn push_error_table(l: Lua, module: &str, names: &[&str]) {
     l.new_table(0, names.len() as c_int);
     for name in names {
         l.push_str(name);

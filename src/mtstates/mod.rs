@@ -24,12 +24,11 @@ use crate::core::time::Wait;
 use crate::ffi;
 use crate::lua::{LResult, Lua};
 use crate::lua_fn;
-use crate::mtmsg::{Key, key_arg, lookup_error, push_error_table};
+use crate::mtmsg::{Key, key_arg, lookup_error, set_module_info};
 use state::{CREATION_LOCK, Construction, ID_KEY, STATES};
 use std::sync::Arc;
 
 pub const VERSION: &str = concat!("mtstates ", env!("CARGO_PKG_VERSION"));
-pub const INFO: &str = crate::mtmsg::INFO;
 
 pub fn open(l: Lua) -> LResult {
     object::register(l);
@@ -41,12 +40,7 @@ pub fn open(l: Lua) -> LResult {
         (c"id", id_fn),
         (c"type", type_fn),
     ]);
-    push_error_table(l, "mtstates", &errors::NAMES);
-    l.set_field(-2, c"error");
-    l.push_str(VERSION);
-    l.set_field(-2, c"_VERSION");
-    l.push_str(INFO);
-    l.set_field(-2, c"_INFO");
+    set_module_info(l, "mtstates", &errors::NAMES, VERSION);
     Ok(1)
 }
 
