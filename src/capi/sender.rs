@@ -163,7 +163,8 @@ unsafe extern "C" fn next_message(
         Wait::from_timeout(Some(timeout), false)
     };
     let elements = &mut r.elements;
-    let result = b.take(wait, |bytes| {
+    let result = b.take(wait, |m| {
+        let bytes = m.bytes();
         elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes))
     });
     match result {

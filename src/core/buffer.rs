@@ -150,12 +150,12 @@ impl Group {
     }
 
     /// Takes the next message of the slot that `pick` names (None: wait per
-    /// `how`; an error stops). `f` gets the element bytes under the lock and
-    /// may refuse them (the message then stays queued).
+    /// `how`; an error stops). `f` gets the message under the lock and may
+    /// refuse it (the message then stays queued).
     pub fn take<R, E>(
         &self,
         how: Wait,
-        f: impl FnOnce(&[u8]) -> Result<R, E>,
+        f: impl FnOnce(&mut Front) -> Result<R, E>,
         pick: impl Fn(&mut GroupState) -> Result<Option<usize>, TakeError<E>>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
         let Some(mut g) = self.lock_for(how) else {
@@ -264,13 +264,21 @@ impl GroupState {
     pub fn take_from_slot<R, E>(
         &mut self,
         i: usize,
-        f: impl FnOnce(&[u8]) -> Result<R, E>,
+        f: impl FnOnce(&mut Front) -> Result<R, E>,
     ) -> Result<(R, Option<Arc<Connected>>, Detached), E> {
         let s = self.slot(i);
         let bytes = s.queue.bytes();
-        let (h, len) = encoding::decode_header(bytes).unwrap_or((bytes.len(), 0));
-        let r = f(bytes.get(h..h + len).unwrap_or_default())?;
-        s.queue.consume(h + len);
+        let (header, len) = encoding::decode_header(bytes).unwrap_or((bytes.len(), 0));
+        let mut front = Front {
+            queue: &mut s.queue,
+            header,
+            len,
+            moved: false,
+        };
+        let r = f(&mut front)?;
+        if !front.moved {
+            s.queue.consume(header + len);
+        }
         s.count -= 1;
         let left = s.count;
         let due = s.notifiers[Kind::Removed as usize]
@@ -285,6 +293,44 @@ impl GroupState {
             detached = self.remove_slot(i);
         }
         Ok((r, due, detached))
+    }
+}
+
+/// The first message of a queue, handed to a taker under the group lock.
+pub struct Front<'a> {
+    queue: &'a mut ByteArea,
+    header: usize,
+    len: usize,
+    moved: bool,
+}
+
+/// Messages at least this large leave a queue by a storage swap, not a copy.
+const MOVE_WITHOUT_COPY: usize = 4096;
+
+impl Front<'_> {
+    /// The message's element bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.queue
+            .bytes()
+            .get(self.header..self.header + self.len)
+            .unwrap_or_default()
+    }
+
+    /// Moves the element bytes into `out` and returns where they are in it.
+    /// A large message that is all the queue holds changes places with
+    /// `out`'s allocation instead of being copied (steady state: two
+    /// allocations swap back and forth, no copy, no allocation).
+    pub fn move_into(&mut self, out: &mut Vec<u8>) -> std::ops::Range<usize> {
+        if self.len >= MOVE_WITHOUT_COPY && self.queue.len() == self.header + self.len {
+            let (storage, start) = self.queue.swap_storage(std::mem::take(out));
+            *out = storage;
+            self.moved = true;
+            let at = start + self.header;
+            return at..at + self.len;
+        }
+        out.clear();
+        out.extend_from_slice(self.bytes());
+        0..self.len
     }
 }
 
@@ -440,7 +486,7 @@ impl Buffer {
     pub fn take<R, E>(
         &self,
         how: Wait,
-        f: impl FnOnce(&[u8]) -> Result<R, E>,
+        f: impl FnOnce(&mut Front) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
         let slot = self.slot;
         self.group.take(how, f, |g| {

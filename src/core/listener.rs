@@ -2,7 +2,7 @@
 //! their buffers' messages round-robin per buffer (mtmsg.md §13).
 
 use super::abort;
-use super::buffer::{Buffer, Group, ListenerState, OBJECT_IDS, PutError, TakeError};
+use super::buffer::{Buffer, Front, Group, ListenerState, OBJECT_IDS, PutError, TakeError};
 use super::memory::ByteArea;
 use super::notifier::NotifyOutcome;
 use super::registry::{Found, Registered, Registry};
@@ -24,7 +24,7 @@ impl Source<'_> {
     pub fn take<R, E>(
         self,
         how: Wait,
-        f: impl FnOnce(&[u8]) -> Result<R, E>,
+        f: impl FnOnce(&mut Front) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
         match self {
             Source::Buffer(b) => b.take(how, f),
@@ -112,7 +112,7 @@ impl Listener {
     pub fn take<R, E>(
         &self,
         how: Wait,
-        f: impl FnOnce(&[u8]) -> Result<R, E>,
+        f: impl FnOnce(&mut Front) -> Result<R, E>,
     ) -> Result<Option<(R, NotifyOutcome)>, TakeError<E>> {
         self.group.take(how, f, |g| match g.listener.as_ref() {
             None => Err(TakeError::Closed),

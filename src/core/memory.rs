@@ -170,6 +170,20 @@ impl ByteArea {
         self.append(n)
     }
 
+    /// Hands over the storage with all bytes in use (they are at
+    /// `start..` of the returned vector) and continues with `replacement`'s
+    /// allocation: moving a large message out without copying it. The
+    /// logical capacity is unchanged.
+    pub fn swap_storage(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize) {
+        let start = self.start;
+        // `replacement` keeps its length: initialized bytes need no zero-fill.
+        let mut storage = std::mem::replace(&mut self.data, replacement);
+        storage.truncate(self.end);
+        self.start = 0;
+        self.end = 0;
+        (storage, start)
+    }
+
     /// Drops `n` bytes from the front.
     pub fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);

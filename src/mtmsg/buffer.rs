@@ -6,7 +6,7 @@ use super::message::{self, Candidates};
 use super::shared::{self, Shared, SharedRef};
 use crate::capi::Missing;
 use crate::class;
-use crate::core::buffer::{Buffer, TakeError};
+use crate::core::buffer::{Buffer, Front, TakeError};
 use crate::core::listener::Source;
 use crate::core::time::Wait;
 use crate::ffi;
@@ -111,14 +111,12 @@ pub fn timeout_and_candidates(l: Lua, idx: c_int) -> LResult<(Option<f64>, c_int
 /// Takes the next message of a buffer or listener and pushes its values.
 pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates) -> LResult {
     message::with_scratch(|scratch| {
-        let copy = |bytes: &[u8]| -> Result<(), ()> {
-            scratch.extend_from_slice(bytes);
-            Ok(())
-        };
-        match source.take(wait, copy) {
+        let take = |m: &mut Front| -> Result<std::ops::Range<usize>, ()> { Ok(m.move_into(scratch)) };
+        match source.take(wait, take) {
             Ok(None) => Ok(0),
-            Ok(Some(((), outcome))) => {
-                let (n, _) = message::push_values(l, scratch, None, candidates)?;
+            Ok(Some((range, outcome))) => {
+                let bytes = scratch.get(range).unwrap_or_default();
+                let (n, _) = message::push_values(l, bytes, None, candidates)?;
                 errors::notified(outcome)?;
                 Ok(n)
             }

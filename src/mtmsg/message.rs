@@ -136,8 +136,9 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     // finds the cell empty and works with a fresh vector.
     SCRATCH.with(|cell| {
         let mut v = cell.take();
+        // Not cleared: its initialized bytes may become a queue's storage
+        // (`Front::move_into`), which then needs no zero-filling.
         let r = f(&mut v);
-        v.clear();
         cell.set(v);
         r
     })

@@ -7,7 +7,7 @@ use super::message::{self, Candidates};
 use super::shared;
 use super::writer::overflow;
 use crate::class;
-use crate::core::buffer::Buffer;
+use crate::core::buffer::{Buffer, Front};
 use crate::core::buffer::{DEFAULT_GROW, DEFAULT_SIZE};
 use crate::core::listener::Listener;
 use crate::core::listener::Source;
@@ -73,7 +73,8 @@ lua_fn! { fn nextmsg(l) {
     };
     let elements = &mut r.elements;
     let capacity = elements.capacity();
-    let mut copy = |bytes: &[u8]| -> Result<(), ReserveError> {
+    let mut copy = |m: &mut Front| -> Result<(), ReserveError> {
+        let bytes = m.bytes();
         elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes))
     };
     let source = if let Some(b) = shared::test::<Buffer>(l, 2) {
