@@ -239,7 +239,12 @@ impl GroupState {
         let Some(s) = self.slots[i].as_mut() else { return };
         if s.ready {
             s.ready = false;
-            l.ready.retain(|&j| j != i);
+            // A listener takes from the front: the common case is O(1).
+            if l.ready.front() == Some(&i) {
+                l.ready.pop_front();
+            } else {
+                l.ready.retain(|&j| j != i);
+            }
         }
     }
 
