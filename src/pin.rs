@@ -10,9 +10,9 @@ use std::sync::Once;
 pub fn keep_loaded() {
     static PINNED: Once = Once::new();
     PINNED.call_once(|| {
-        // SAFETY: dladdr only reads the address of one of our own functions
-        // and fills `info`; the returned file name is the one the loader
-        // used, valid while we are loaded.
+        // dladdr only reads the address of one of our own functions and fills
+        // `info`; the returned file name is the one the loader used.
+        // SAFETY: valid pointers to our own function and a local Dl_info.
         unsafe {
             let mut info: libc::Dl_info = std::mem::zeroed();
             // A function that is not exported: an exported one may resolve to

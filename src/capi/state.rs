@@ -38,11 +38,12 @@ unsafe extern "C" fn retain(p: *mut c_void) {
 
 unsafe extern "C" fn release(p: *mut c_void) {
     if !p.is_null() {
-        // SAFETY: releases a reference taken by `retain`. Dropping the last
-        // one frees the record (never with an open interpreter: owners hold
-        // references too), so no Lua code runs in arbitrary C contexts.
-        let r = catch_unwind(AssertUnwindSafe(|| unsafe {
-            Arc::decrement_strong_count(p as *const State)
+        // Dropping the last reference frees the record (never with an open
+        // interpreter: owners hold references too), so no Lua code runs in
+        // arbitrary C contexts.
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: releases a reference taken by `retain`.
+            unsafe { Arc::decrement_strong_count(p as *const State) }
         }));
         drop(r);
     }
