@@ -56,4 +56,42 @@ function B.report(name, ops, seconds, extra)
     io.stdout:flush()
 end
 
+-- The lookup benchmarks: among `count` live named objects made by
+-- `new(name)`, `lookup(name)` and `lookup(id)` for random keys (drawn before
+-- timing), reported as `<prefix>_name` and `<prefix>_id`. A measurement stops
+-- early after BENCH_MAX_SECONDS (default 8), so a linear-time lookup still
+-- finishes; ops then reports the lookups actually made.
+function B.lookups(prefix, count, new, lookup)
+    local N = B.n(1e6)
+    local MAX = tonumber(os.getenv("BENCH_MAX_SECONDS") or "") or 8
+    local CHUNK = 1000
+    local objects, names, ids = {}, {}, {}
+    for i = 1, count do
+        names[i] = string.format("bench.%s.%05d", prefix, i)
+        objects[i] = new(names[i])
+        ids[i] = objects[i]:id()
+    end
+    math.randomseed(12345)
+    local pick = {}
+    for i = 1, N do pick[i] = math.random(count) end
+
+    local function measure(bench, keys)
+        for i = 1, math.min(N, 1000) do lookup(keys[pick[i]]) end   -- warm-up
+        assert(lookup(keys[pick[1]]):id() == ids[pick[1]], "wrong object")
+        collectgarbage()
+        local done, t0 = 0, B.time()
+        local s
+        repeat
+            local last = math.min(done + CHUNK, N)
+            for i = done + 1, last do lookup(keys[pick[i]]) end
+            done = last
+            s = B.time() - t0
+        until done >= N or s > MAX
+        B.report(bench, done, s, { { "objects", count }, { "us_per_op", s / done * 1e6 } })
+    end
+    measure("lookup_" .. prefix .. "_name", names)
+    measure("lookup_" .. prefix .. "_id", ids)
+    return objects
+end
+
 return B
