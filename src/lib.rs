@@ -21,8 +21,6 @@ mod mtstates;
 mod mtthread;
 mod pin;
 
-use std::ffi::c_int;
-
 // The lib's unit-test harness links the vendored Lua (the cdylib never does).
 #[cfg(test)]
 include!(concat!(env!("OUT_DIR"), "/test_link.rs"));
@@ -32,7 +30,7 @@ include!(concat!(env!("OUT_DIR"), "/test_link.rs"));
 /// # Safety
 /// Called by Lua with a live state.
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn luaopen_mtmsg(l: *mut ffi::lua_State) -> c_int {
+pub unsafe extern "C-unwind" fn luaopen_mtmsg(l: *mut ffi::lua_State) -> ffi::lua_Results {
     pin::keep_loaded();
     lua::entry(l, mtmsg::open)
 }
@@ -42,7 +40,7 @@ pub unsafe extern "C-unwind" fn luaopen_mtmsg(l: *mut ffi::lua_State) -> c_int {
 /// # Safety
 /// Called by Lua with a live state.
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn luaopen_mtthread(l: *mut ffi::lua_State) -> c_int {
+pub unsafe extern "C-unwind" fn luaopen_mtthread(l: *mut ffi::lua_State) -> ffi::lua_Results {
     pin::keep_loaded();
     lua::entry(l, mtthread::open)
 }
@@ -52,7 +50,7 @@ pub unsafe extern "C-unwind" fn luaopen_mtthread(l: *mut ffi::lua_State) -> c_in
 /// # Safety
 /// Called by Lua with a live state.
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn luaopen_mtstates(l: *mut ffi::lua_State) -> c_int {
+pub unsafe extern "C-unwind" fn luaopen_mtstates(l: *mut ffi::lua_State) -> ffi::lua_Results {
     pin::keep_loaded();
     lua::entry(l, mtstates::open)
 }

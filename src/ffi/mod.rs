@@ -32,7 +32,41 @@ pub struct lua_State {
 }
 
 pub type lua_Number = f64;
-pub type lua_CFunction = unsafe extern "C-unwind" fn(L: *mut lua_State) -> c_int;
+/// A Lua C function. Its C return type is `int`; ours is [`lua_Results`],
+/// which fills the whole return register (see there).
+pub type lua_CFunction = unsafe extern "C-unwind" fn(L: *mut lua_State) -> lua_Results;
+
+/// What a `lua_CFunction` returns: the number of results, an `int` in C,
+/// zero-extended to the full return register.
+///
+/// LuaJIT's interpreter on x64 (and the other 64-bit ports) uses all 64 bits
+/// of the return register after calling a C function (`lea RA,
+/// [BASE+RC*8]` in vm_x64.dasc), relying on what C compilers happen to emit
+/// for an `int`: a 32-bit move, which clears the upper half. The ABI leaves
+/// the upper half undefined, and optimised Rust does leave garbage there (a
+/// `Result<c_int, _>` read back with a 64-bit load), which crashed LuaJIT
+/// in `lj_vm_return` on the first `require`. Returning a register-wide
+/// integer holding the zero-extended count makes the upper half zero by
+/// construction; PUC Lua and every C caller read the low half, the same int.
+/// On 32-bit targets `usize` is `int`-sized and nothing changes.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct lua_Results(usize);
+
+impl lua_Results {
+    /// `n` results (`n >= 0`; Lua C functions never return less).
+    #[inline]
+    pub const fn new(n: c_int) -> Self {
+        Self(n as u32 as usize)
+    }
+
+    /// The `int` a C caller sees (the low half of the register), also right
+    /// for a foreign C function that left the upper half undefined.
+    #[inline]
+    pub const fn count(self) -> c_int {
+        self.0 as u32 as c_int
+    }
+}
 pub type lua_Writer =
     unsafe extern "C-unwind" fn(L: *mut lua_State, p: *const c_void, sz: usize, ud: *mut c_void) -> c_int;
 /// The `lua_Debug` argument is only passed on, never read, so its
@@ -123,20 +157,20 @@ unsafe extern "C-unwind" {
 // `package.preload`; tracebacks on 5.1). Kept together in this block.
 
 unsafe extern "C-unwind" {
-    pub fn luaopen_base(L: *mut lua_State) -> c_int;
-    pub fn luaopen_package(L: *mut lua_State) -> c_int;
-    pub fn luaopen_table(L: *mut lua_State) -> c_int;
-    pub fn luaopen_io(L: *mut lua_State) -> c_int;
-    pub fn luaopen_os(L: *mut lua_State) -> c_int;
-    pub fn luaopen_string(L: *mut lua_State) -> c_int;
-    pub fn luaopen_math(L: *mut lua_State) -> c_int;
-    pub fn luaopen_debug(L: *mut lua_State) -> c_int;
+    pub fn luaopen_base(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_package(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_table(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_io(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_os(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_string(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_math(L: *mut lua_State) -> lua_Results;
+    pub fn luaopen_debug(L: *mut lua_State) -> lua_Results;
     #[cfg(not(lua_api = "51"))]
-    pub fn luaopen_coroutine(L: *mut lua_State) -> c_int;
+    pub fn luaopen_coroutine(L: *mut lua_State) -> lua_Results;
     #[cfg(lua_api = "52")]
-    pub fn luaopen_bit32(L: *mut lua_State) -> c_int;
+    pub fn luaopen_bit32(L: *mut lua_State) -> lua_Results;
     #[cfg(any(lua_api = "53", lua_api = "54", lua_api = "55"))]
-    pub fn luaopen_utf8(L: *mut lua_State) -> c_int;
+    pub fn luaopen_utf8(L: *mut lua_State) -> lua_Results;
     #[cfg(not(lua_api = "51"))]
     pub fn luaL_requiref(L: *mut lua_State, modname: *const c_char, openf: lua_CFunction, glb: c_int);
     #[cfg(lua_api = "51")]

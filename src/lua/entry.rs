@@ -3,7 +3,6 @@
 use super::Lua;
 use super::error::{Error, LResult, raise};
 use crate::ffi;
-use std::ffi::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// A Lua C function.
@@ -15,14 +14,14 @@ pub type Function = ffi::lua_CFunction;
 /// Bodies must not call Lua API functions that raise (except for memory
 /// errors): a foreign unwind cannot cross `catch_unwind`.
 #[inline]
-pub fn entry(raw: *mut ffi::lua_State, body: impl FnOnce(Lua) -> LResult) -> c_int {
+pub fn entry(raw: *mut ffi::lua_State, body: impl FnOnce(Lua) -> LResult) -> ffi::lua_Results {
     let l = Lua(raw);
     let err = match catch_unwind(AssertUnwindSafe(|| body(l))) {
-        Ok(Ok(n)) => return n,
+        Ok(Ok(n)) => return ffi::lua_Results::new(n),
         Ok(Err(e)) => e,
         Err(_panic) => Error::plain("mtmsg: internal error (a panic was caught)"),
     };
-    raise(l, err)
+    ffi::lua_Results::new(raise(l, err))
 }
 
 /// Defines a Lua C function whose body returns `LResult`:
@@ -31,7 +30,7 @@ pub fn entry(raw: *mut ffi::lua_State, body: impl FnOnce(Lua) -> LResult) -> c_i
 macro_rules! lua_fn {
     ($(#[$m:meta])* $vis:vis fn $name:ident($l:ident) $body:block) => {
         $(#[$m])*
-        $vis unsafe extern "C-unwind" fn $name(raw: *mut $crate::ffi::lua_State) -> std::ffi::c_int {
+        $vis unsafe extern "C-unwind" fn $name(raw: *mut $crate::ffi::lua_State) -> $crate::ffi::lua_Results {
             $crate::lua::entry(raw, |$l: $crate::lua::Lua| -> $crate::lua::LResult { $body })
         }
     };

@@ -7,7 +7,7 @@ use crate::class;
 use crate::core::buffer::{Buffer, PutError};
 use crate::core::listener::Listener;
 use crate::core::registry::Registered;
-use crate::ffi::lua_State;
+use crate::ffi::{self, lua_State};
 use crate::lua::{Error, Function, LResult, Lua, entry};
 use std::ffi::{CStr, c_int};
 use std::sync::Arc;
@@ -139,7 +139,7 @@ pub fn metamethods<T: Shared>() -> [(&'static CStr, Function); 2] {
     [(c"__gc", gc::<T>), (c"__tostring", tostring::<T>)]
 }
 
-unsafe extern "C-unwind" fn id<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn id<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (_, o) = this::<T>(l)?;
         l.push_integer(o.id() as _);
@@ -147,7 +147,7 @@ unsafe extern "C-unwind" fn id<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn name<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn name<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (_, o) = this::<T>(l)?;
         Ok(match o.name() {
@@ -160,7 +160,7 @@ unsafe extern "C-unwind" fn name<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn nonblock<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn nonblock<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (r, o) = this::<T>(l)?;
         let flag = l.opt_boolean_strict(2)?.unwrap_or(true);
@@ -172,7 +172,7 @@ unsafe extern "C-unwind" fn nonblock<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn isnonblock<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn isnonblock<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (r, _) = this::<T>(l)?;
         l.push_bool(r.nonblock);
@@ -180,7 +180,7 @@ unsafe extern "C-unwind" fn isnonblock<T: Shared>(raw: *mut lua_State) -> c_int 
     })
 }
 
-unsafe extern "C-unwind" fn close<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn close<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (_, o) = this::<T>(l)?;
         o.close();
@@ -188,7 +188,7 @@ unsafe extern "C-unwind" fn close<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn abort<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn abort<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (_, o) = this::<T>(l)?;
         let flag = l.opt_boolean_strict(2)?.unwrap_or(true);
@@ -197,7 +197,7 @@ unsafe extern "C-unwind" fn abort<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn isabort<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn isabort<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (_, o) = this::<T>(l)?;
         l.push_bool(o.is_aborted());
@@ -205,7 +205,7 @@ unsafe extern "C-unwind" fn isabort<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn tostring<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn tostring<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         let (_, o) = this::<T>(l)?;
         class::tostring(l, T::CLASS_NAME, o.name(), o.id());
@@ -213,7 +213,7 @@ unsafe extern "C-unwind" fn tostring<T: Shared>(raw: *mut lua_State) -> c_int {
     })
 }
 
-unsafe extern "C-unwind" fn gc<T: Shared>(raw: *mut lua_State) -> c_int {
+unsafe extern "C-unwind" fn gc<T: Shared>(raw: *mut lua_State) -> ffi::lua_Results {
     entry(raw, |l| {
         if let Some(r) = class::finalizing::<SharedRef<T>>(l) {
             class::release_arc(&mut r.ptr);

@@ -65,11 +65,11 @@ pub fn message_handler(l) {
 
 /// Calls its first argument with the others and returns all results.
 /// A raw C function: it raises through `lua_call` with no Rust value alive.
-pub unsafe extern "C-unwind" fn trampoline(raw: *mut ffi::lua_State) -> c_int {
+pub unsafe extern "C-unwind" fn trampoline(raw: *mut ffi::lua_State) -> ffi::lua_Results {
     let l = Lua(raw);
     let n = l.top();
     l.call(n - 1, ffi::LUA_MULTRET);
-    l.top()
+    ffi::lua_Results::new(l.top())
 }
 
 /// The error text left by a failed `pcall` with our message handler.

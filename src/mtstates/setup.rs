@@ -112,7 +112,7 @@ struct InitJob {
 }
 
 /// Runs protected in the new interpreter: stores its id, opens libraries.
-unsafe extern "C-unwind" fn init_state(raw: *mut ffi::lua_State) -> c_int {
+unsafe extern "C-unwind" fn init_state(raw: *mut ffi::lua_State) -> ffi::lua_Results {
     let l = Lua(raw);
     // SAFETY: argument 1 is the light userdata pointing to the caller's InitJob.
     let (id, libs) = unsafe {
@@ -126,7 +126,7 @@ unsafe extern "C-unwind" fn init_state(raw: *mut ffi::lua_State) -> c_int {
     } else {
         l.open_base_with_preload();
     }
-    0
+    ffi::lua_Results::new(0)
 }
 
 /// The chunk name of setup code: the code text itself (up to a NUL).
