@@ -136,23 +136,27 @@ fn compile_c_module(module: &str, lua_include: &Path, dir: &Path) {
     assert!(status.success(), "compiling {} failed", src.display());
 }
 
-/// One `#[test]` per `tests/lua/*_test.lua` script (see tests/lua_scripts.rs).
+/// One `#[test]` per `tests/lua/*_test.lua` script and per example
+/// `examples/*.lua` (see tests/lua_scripts.rs).
 fn generate_lua_test_list(out_dir: &Path) {
-    println!("cargo::rerun-if-changed=tests/lua");
-    let mut names: Vec<String> = std::fs::read_dir("tests/lua")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter_map(|f| f.strip_suffix("_test.lua").map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
     let mut code = String::new();
-    for name in names {
-        code.push_str(&format!(
-            "#[test]\nfn {name}() {{\n    common::run_lua_script(\"{name}_test.lua\");\n}}\n"
-        ));
+    for (dir, suffix, prefix) in [("tests/lua", "_test.lua", ""), ("examples", ".lua", "example_")] {
+        println!("cargo::rerun-if-changed={dir}");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter_map(|f| f.strip_suffix(suffix).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        for name in names {
+            code.push_str(&format!(
+                "#[test]\nfn {prefix}{name}() {{\n    common::run_lua_script(\"{dir}/{name}{suffix}\");\n}}\n"
+            ));
+        }
     }
     std::fs::write(out_dir.join("lua_tests.rs"), code).expect("write lua_tests.rs");
 }

@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The vendored interpreter built by this package.
 pub fn vendored_lua() -> PathBuf {
@@ -21,16 +23,38 @@ pub fn lua_bin() -> PathBuf {
     }
 }
 
+/// The module library under test: `MTMSG_TEST_LIB` (ci/test-all sets it to
+/// the library built exactly as luarocks builds it) or else the cdylib this
+/// `cargo test` built.
+pub fn module_lib() -> PathBuf {
+    match std::env::var_os("MTMSG_TEST_LIB") {
+        Some(p) if !p.is_empty() => {
+            let lib = PathBuf::from(p);
+            assert!(lib.exists(), "MTMSG_TEST_LIB={} does not exist", lib.display());
+            std::fs::canonicalize(&lib).expect("canonical MTMSG_TEST_LIB")
+        }
+        _ => {
+            let lib = vendored_lua()
+                .parent()
+                .expect("bin dir")
+                .join("deps")
+                .join("libmtmsg.so");
+            assert!(lib.exists(), "{} not built", lib.display());
+            lib
+        }
+    }
+}
+
 /// A directory with `mtmsg.so`, `mtstates.so` and `mtthread.so` (symlinks to
-/// the one cdylib, so the process loads it once) and the C test modules.
+/// the one library under test, so the process loads it once) and the C test
+/// modules. Each library under test gets its own directory.
 pub fn module_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let bin = vendored_lua();
-        let profile_dir = bin.parent().expect("bin dir");
-        let lib = profile_dir.join("deps").join("libmtmsg.so");
-        assert!(lib.exists(), "{} not built", lib.display());
-        let dir = profile_dir.join("lua-modules");
+        let lib = module_lib();
+        let profile_dir = vendored_lua().parent().expect("bin dir").to_path_buf();
+        let shipped = std::env::var_os("MTMSG_TEST_LIB").is_some_and(|p| !p.is_empty());
+        let dir = profile_dir.join(if shipped { "lua-modules-shipped" } else { "lua-modules" });
         std::fs::create_dir_all(&dir).expect("create module dir");
         let capi = Path::new(env!("MTMSG_CAPI_MODULES"));
         let mut links = vec![
@@ -64,7 +88,7 @@ pub fn lua_path() -> String {
     format!("{}/tests/lua/?.lua;{}/include/?.lua", root.display(), root.display())
 }
 
-/// A command running the vendored interpreter with the test environment.
+/// A command running the interpreter under test with the test environment.
 pub fn lua_command() -> Command {
     let mut c = Command::new(lua_bin());
     c.env("LUA_CPATH", lua_cpath())
@@ -77,23 +101,105 @@ pub fn lua_command() -> Command {
     c
 }
 
-/// Runs tests/lua/<script> and fails the test with its output if it fails.
-pub fn run_lua_script(script: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("lua")
-        .join(script);
-    let out = lua_command()
-        .arg(&path)
-        .current_dir(path.parent().expect("tests/lua"))
-        .output()
-        .expect("run the vendored lua");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+/// How long one interpreter process may run before it counts as hung:
+/// `MTMSG_TEST_TIMEOUT` seconds, default 600.
+fn process_timeout() -> Duration {
+    let secs = std::env::var("MTMSG_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+/// How a finished (or killed) interpreter process ended, in words: a crash
+/// names its signal, so a segfault on load reads as one.
+fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => {
+            let name = match sig {
+                4 => "SIGILL",
+                6 => "SIGABRT",
+                7 => "SIGBUS",
+                8 => "SIGFPE",
+                9 => "SIGKILL",
+                11 => "SIGSEGV",
+                _ => "signal",
+            };
+            format!(
+                "killed by signal {sig} ({name}){}",
+                if status.core_dumped() { ", core dumped" } else { "" }
+            )
+        }
+        _ => format!("{status}"),
+    }
+}
+
+/// Runs `command` to the end or until the timeout, collecting its output.
+/// Fails the test, naming `what`, the interpreter and how the process
+/// ended, unless it exits with status 0. Returns its stdout.
+pub fn run_to_success(mut command: Command, what: &str) -> String {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start {}: {e}", lua_bin().display()));
+    // Drain both pipes on threads so a chatty process cannot block on them.
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + process_timeout();
+    let (status, timed_out) = loop {
+        if let Some(status) = child.try_wait().expect("wait for the interpreter") {
+            break (status, false);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break (child.wait().expect("wait for the killed interpreter"), true);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+    let ended = if timed_out {
+        format!("hung: killed after {} s", process_timeout().as_secs())
+    } else {
+        describe_exit(status)
+    };
     assert!(
-        out.status.success(),
-        "{script} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
+        status.success() && !timed_out,
+        "{what} failed with {} and module library {}: {ended}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        lua_bin().display(),
+        module_lib().display(),
     );
+    stdout
+}
+
+/// Runs the script at `path` (relative to the package root) in a fresh
+/// interpreter process, from the script's directory; fails the test with
+/// its output unless it exits with status 0.
+pub fn run_lua_script(path: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let mut command = lua_command();
+    command.arg(&path).current_dir(path.parent().expect("script dir"));
+    let stdout = run_to_success(command, &path.file_name().expect("script name").to_string_lossy());
     print!("{stdout}");
+}
+
+/// Runs a chunk of Lua code given with `-e` in a fresh interpreter process.
+pub fn run_lua_code(what: &str, code: &str) -> String {
+    let mut command = lua_command();
+    command.arg("-e").arg(code);
+    run_to_success(command, what)
 }
