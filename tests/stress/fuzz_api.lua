@@ -41,11 +41,9 @@ math.randomseed(SEED)
 print(string.format("  fuzz seed=%d (MTMSG_FUZZ_SEED) iterations<=%d seconds<=%g", SEED, ITERS, SECONDS))
 
 local mtstates = S.mtstates()
-if not mtstates then print("  mtstates: skipped: mtstates not available") end
-local has_carray, carray = pcall(require, "carray")
-if not has_carray then carray = nil end
-local has_capitest, capitest = pcall(require, "capitest")
-if not has_capitest then capitest = nil end
+-- The C test modules are built with every test build: required, not optional.
+local carray = require "carray"
+local capitest = require "capitest"
 
 ------------------------------------------------------------------------------
 -- Watchdog

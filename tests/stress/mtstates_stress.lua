@@ -1,4 +1,4 @@
--- mtstates under concurrency (skipped while `require "mtstates"` fails):
+-- mtstates under concurrency:
 --   1. interrupt storms against busy states: callers keep calling states
 --      whose callbacks run Lua loops, interrupter threads interrupt them
 --      (once, persistent then off): every call returns its correct result
@@ -18,12 +18,7 @@ local mtmsg = require "mtmsg"
 
 S.start("mtstates_stress")
 
-local mtstates, why = S.mtstates()
-if not mtstates then
-    print("  skipped: mtstates not available (" .. tostring(why):gsub("\n.*", "") .. ")")
-    S.finish()
-    return
-end
+local mtstates = S.mtstates()
 
 local INTERRUPTED = "mtstates.error.interrupted"
 local CLOSED = "mtstates.error.object_closed"

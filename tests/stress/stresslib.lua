@@ -81,11 +81,10 @@ function S.finish()
     print(string.format("%s: OK in %.1f s", script_name, elapsed))
 end
 
--- Whether mtstates can be loaded (it may not exist yet).
+-- mtstates (it always exists now: a failing require fails the script
+-- rather than skipping its mtstates part).
 function S.mtstates()
-    local ok, m = pcall(require, "mtstates")
-    if ok and type(m) == "table" then return m end
-    return nil, m
+    return require "mtstates"
 end
 
 -- Starts a thread running fn(...).

@@ -14,7 +14,6 @@ S.start("thread_churn")
 local PHASES = { { S.scaled(1000, 16), 8 }, { S.scaled(8000, 16), 32 } }
 local TOTAL = PHASES[1][1] + PHASES[2][1]
 local has_states = S.mtstates() ~= nil
-if not has_states then print("  mtstates: skipped: mtstates not available (churn threads use mtmsg only)") end
 
 local shared = mtmsg.newbuffer("churn-shared")
 local lst = mtmsg.newlistener("churn-listener")
