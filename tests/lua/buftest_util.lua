@@ -94,7 +94,7 @@ end
 -- hangs, tries to unblock it (rescue function, then a global abort) so that
 -- the process can still exit, and fails.
 function U.join(t, timeout, rescue)
-    timeout = timeout or 20
+    timeout = T.hang_limit(timeout or 20)
     local r = T.pack(t:join(timeout))
     if r[1] ~= true then
         local alive = t:alive()

@@ -55,21 +55,17 @@ end
 -- returns its results; raises if it failed or does not finish in time (then
 -- it aborts everything to wake the thread and joins it first).
 function H.join(t, secs)
-    local deadline = mtmsg.time() + (secs or 8)
-    while t:alive() and mtmsg.time() < deadline do
-        if not pcall(mtmsg.sleep, 0.005) then
-            -- mtmsg.sleep raises while everything is aborted: spin instead
-            local t1 = mtmsg.time() + 0.005
-            while mtmsg.time() < t1 do end
-        end
-    end
-    if t:alive() then
+    secs = T.hang_limit(secs or 8)
+    -- mtthread's join waits on the thread itself: no polling (a poll loop
+    -- has to spin while mtmsg is aborted, and a spinning thread can starve
+    -- the others under valgrind's scheduler)
+    local r = T.pack(t:join(secs))
+    if r[1] == nil and r[2] == "timeout" then
         mtmsg.abort(true)
-        pcall(function() t:join() end)
+        pcall(t.join, t, 5)
         mtmsg.abort(false)
-        error("thread did not finish within " .. (secs or 8) .. " s", 2)
+        error("thread did not finish within " .. secs .. " s", 2)
     end
-    local r = T.pack(t:join())
     if not r[1] then error("thread failed: " .. tostring(r[2]), 2) end
     return H.unpack(r, 2, r.n)
 end

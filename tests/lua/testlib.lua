@@ -4,6 +4,17 @@ local T = {}
 
 local checks = 0
 
+-- How much slower than native this run is: MTMSG_TEST_SLOWDOWN (ci/valgrind
+-- sets it under memcheck and ThreadSanitizer, which slow threads down by
+-- one or two orders of magnitude). Only the limits that tell a hang from a
+-- slow thread are scaled; a real hang still fails, just later.
+T.slowdown = tonumber(os.getenv("MTMSG_TEST_SLOWDOWN") or "") or 1
+
+-- `secs` seconds as a hang limit, scaled by T.slowdown.
+function T.hang_limit(secs)
+    return secs * T.slowdown
+end
+
 local function fail(msg, level)
     error(msg, (level or 1) + 2)
 end
