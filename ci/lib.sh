@@ -10,7 +10,8 @@
 ci_results=()
 ci_status=0
 
-# ci_run LABEL COMMAND...: runs the command, records pass/FAIL with its time.
+# ci_run LABEL COMMAND...: runs the command, records pass/FAIL with its
+# time, and returns the command's status (so `ci_run ... || continue` works).
 ci_run() {
     local label=$1; shift
     echo "=== $label"
@@ -20,6 +21,7 @@ ci_run() {
     else
         ci_results+=("FAIL  $label ($((SECONDS - start)) s)")
         ci_status=1
+        return 1
     fi
 }
 

@@ -15,73 +15,30 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn stress_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("stress")
 }
 
 /// Runs tests/stress/<script>; fails with its output if it fails, crashes
-/// or outlives the kill timeout.
+/// or outlives the kill timeout (`MTMSG_STRESS_KILL`, default 120 s).
 fn run_stress_script(script: &str) {
     let dir = stress_dir();
-    let path = dir.join(script);
     let lua_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("lua");
-    let kill_after: u64 = std::env::var("MTMSG_STRESS_KILL")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(120);
-    let mut child = common::lua_command()
+    let mut command = common::lua_command();
+    command
         .env(
             "LUA_PATH",
             format!("{}/?.lua;{}/?.lua", dir.display(), lua_dir.display()),
         )
-        .arg(&path)
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the vendored lua");
-    // Drain the pipes in threads so that a chatty script cannot block.
-    let mut out_pipe = child.stdout.take().expect("stdout");
-    let mut err_pipe = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out_pipe.read_to_end(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err_pipe.read_to_end(&mut s);
-        s
-    });
+        .arg(dir.join(script))
+        .current_dir(&dir);
     let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for lua") {
-            break Some(status);
-        }
-        if start.elapsed() > Duration::from_secs(kill_after) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    let elapsed = start.elapsed().as_secs_f64();
-    match status {
-        None => panic!("{script} HUNG: killed after {kill_after} s\n--- stdout\n{stdout}\n--- stderr\n{stderr}"),
-        Some(status) => assert!(
-            status.success(),
-            "{script} failed ({status}) after {elapsed:.1} s:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-        ),
-    }
+    let stdout = common::run_to_success(command, script, common::timeout_from_env("MTMSG_STRESS_KILL", 120));
     print!("{stdout}");
-    println!("{script}: {elapsed:.1} s");
+    println!("{script}: {:.1} s", start.elapsed().as_secs_f64());
 }
 
 macro_rules! stress {

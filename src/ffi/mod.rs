@@ -59,13 +59,6 @@ impl lua_Results {
     pub const fn new(n: c_int) -> Self {
         Self(n as u32 as usize)
     }
-
-    /// The `int` a C caller sees (the low half of the register), also right
-    /// for a foreign C function that left the upper half undefined.
-    #[inline]
-    pub const fn count(self) -> c_int {
-        self.0 as u32 as c_int
-    }
 }
 pub type lua_Writer =
     unsafe extern "C-unwind" fn(L: *mut lua_State, p: *const c_void, sz: usize, ud: *mut c_void) -> c_int;

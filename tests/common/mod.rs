@@ -101,13 +101,11 @@ pub fn lua_command() -> Command {
     c
 }
 
-/// How long one interpreter process may run before it counts as hung:
-/// `MTMSG_TEST_TIMEOUT` seconds, default 600.
-fn process_timeout() -> Duration {
-    let secs = std::env::var("MTMSG_TEST_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+/// A time limit in seconds from the environment variable `var`, else
+/// `default` (`MTMSG_TEST_TIMEOUT` for test scripts, `MTMSG_STRESS_KILL`
+/// for stress scripts).
+pub fn timeout_from_env(var: &str, default: u64) -> Duration {
+    let secs = std::env::var(var).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
     Duration::from_secs(secs)
 }
 
@@ -136,10 +134,10 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
-/// Runs `command` to the end or until the timeout, collecting its output.
+/// Runs `command` to the end or until `timeout`, collecting its output.
 /// Fails the test, naming `what`, the interpreter and how the process
 /// ended, unless it exits with status 0. Returns its stdout.
-pub fn run_to_success(mut command: Command, what: &str) -> String {
+pub fn run_to_success(mut command: Command, what: &str, timeout: Duration) -> String {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -159,7 +157,7 @@ pub fn run_to_success(mut command: Command, what: &str) -> String {
         let _ = err.read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + process_timeout();
+    let deadline = Instant::now() + timeout;
     let (status, timed_out) = loop {
         if let Some(status) = child.try_wait().expect("wait for the interpreter") {
             break (status, false);
@@ -173,7 +171,7 @@ pub fn run_to_success(mut command: Command, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
     let ended = if timed_out {
-        format!("hung: killed after {} s", process_timeout().as_secs())
+        format!("hung: killed after {} s", timeout.as_secs())
     } else {
         describe_exit(status)
     };
@@ -193,7 +191,8 @@ pub fn run_lua_script(path: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     let mut command = lua_command();
     command.arg(&path).current_dir(path.parent().expect("script dir"));
-    let stdout = run_to_success(command, &path.file_name().expect("script name").to_string_lossy());
+    let what = path.file_name().expect("script name").to_string_lossy().into_owned();
+    let stdout = run_to_success(command, &what, timeout_from_env("MTMSG_TEST_TIMEOUT", 600));
     print!("{stdout}");
 }
 
@@ -201,5 +200,5 @@ pub fn run_lua_script(path: &str) {
 pub fn run_lua_code(what: &str, code: &str) -> String {
     let mut command = lua_command();
     command.arg("-e").arg(code);
-    run_to_success(command, what)
+    run_to_success(command, what, timeout_from_env("MTMSG_TEST_TIMEOUT", 600))
 }
