@@ -79,7 +79,7 @@ fn main() {
 
     let capi_dir = out_dir.join("capi-modules");
     std::fs::create_dir_all(&capi_dir).expect("create capi-modules");
-    for module in ["carray", "capitest", "example_notify"] {
+    for module in ["carray", "capitest", "example_notify", "benchfloor"] {
         compile_c_module(module, &include_dir, &capi_dir);
     }
     println!("cargo::rustc-env=MTMSG_CAPI_MODULES={}", capi_dir.display());
