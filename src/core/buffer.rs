@@ -8,15 +8,16 @@
 //! for a listener, kept as an orphan until the listener has read them.
 
 use super::abort;
-use super::encoding;
 use super::memory::{ByteArea, ReserveError};
 use super::notifier::{self, Connected, Kind, NotifyOutcome};
+pub use super::queue::Front;
+use super::queue::{Elements, MessageQueue};
 use super::registry::{Found, IdCounter, Registered, Registry};
-use super::sync::{SpinBudget, lock, try_lock, wait, wait_until};
+use super::lock::{EventCount, Lock, LockGuard};
+use super::sync::SpinBudget;
 use super::time::Wait;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// Buffers and listeners draw ids from one counter (mtmsg.md §2).
 pub static OBJECT_IDS: IdCounter = IdCounter::new();
@@ -27,7 +28,7 @@ pub const DEFAULT_GROW: f64 = 2.0;
 
 /// One buffer's queue and flags, inside its group.
 pub(super) struct Slot {
-    pub queue: ByteArea,
+    pub queue: MessageQueue,
     pub count: usize,
     pub closed: bool,
     pub aborted: bool,
@@ -41,7 +42,7 @@ pub(super) struct Slot {
 impl Slot {
     fn new(queue: ByteArea) -> Slot {
         Slot {
-            queue,
+            queue: MessageQueue::new(queue),
             count: 0,
             closed: false,
             aborted: false,
@@ -70,17 +71,16 @@ pub(super) struct GroupState {
     waiters: usize,
 }
 
-/// A lock domain: one mutex and one condition for a set of buffers.
+/// A lock domain: one lock and one event counter for a set of buffers.
 pub(super) struct Group {
-    pub state: Mutex<GroupState>,
-    cond: Condvar,
-    /// Counts changes waiters care about (see `wake`), so a waiter can spin
-    /// on it briefly without the lock before parking.
-    events: AtomicU64,
+    pub state: Lock<GroupState>,
+    /// Counts changes waiters care about (see `wake`): a waiter spins on it
+    /// briefly without the lock, then sleeps on it (see `lock`).
+    events: EventCount,
     spin: SpinBudget,
 }
 
-pub(super) type Guard<'a> = MutexGuard<'a, GroupState>;
+pub(super) type Guard<'a> = LockGuard<'a, GroupState>;
 
 /// Notifiers taken out of a slot. They are dropped (which may release the
 /// last reference to another buffer) only after the group lock is released.
@@ -89,14 +89,13 @@ pub(super) type Detached = [Option<Arc<Connected>>; 2];
 impl Group {
     pub fn new(listener: Option<ListenerState>) -> Arc<Group> {
         Arc::new(Group {
-            state: Mutex::new(GroupState {
+            state: Lock::new(GroupState {
                 slots: Vec::new(),
                 free: Vec::new(),
                 listener,
                 waiters: 0,
             }),
-            cond: Condvar::new(),
-            events: AtomicU64::new(0),
+            events: EventCount::new(),
             spin: SpinBudget::new(),
         })
     }
@@ -104,18 +103,19 @@ impl Group {
     /// Locks for an operation: `TryOnce` gives up (None) when busy.
     pub fn lock_for(&self, how: Wait) -> Option<Guard<'_>> {
         if how == Wait::TryOnce {
-            try_lock(&self.state)
+            self.state.try_lock()
         } else {
-            Some(lock(&self.state))
+            Some(self.state.lock())
         }
     }
 
     pub fn lock(&self) -> Guard<'_> {
-        lock(&self.state)
+        self.state.lock()
     }
 
     /// Waits for a change; returns the guard and false once `how` has no
-    /// time left (TryOnce and Poll never wait).
+    /// time left (TryOnce and Poll never wait). May return true without a
+    /// change: callers look again.
     pub fn wait<'a>(&'a self, g: Guard<'a>, how: Wait) -> (Guard<'a>, bool) {
         let deadline = match how {
             Wait::TryOnce | Wait::Poll => return (g, false),
@@ -124,29 +124,23 @@ impl Group {
         };
         // A message often arrives within microseconds (ping-pong, a
         // consumer catching up): spin on the event counter without the lock
-        // first, which saves both sides the futex calls of parking.
-        let seen = self.events.load(Ordering::Acquire);
+        // first, which saves both sides the futex calls of sleeping.
+        let seen = self.events.current();
         drop(g);
-        let changed = self.spin.spin_until_changed(&self.events, seen, deadline);
+        let changed = self.spin.spin_until_changed(self.events.counter(), seen, deadline);
         let mut g = self.lock();
-        if changed || self.events.load(Ordering::Acquire) != seen {
+        if changed || self.events.current() != seen {
             return (g, true);
         }
-        match how {
-            Wait::TryOnce | Wait::Poll => (g, false),
-            Wait::Forever => {
-                g.waiters += 1;
-                let mut g = wait(&self.cond, g);
-                g.waiters -= 1;
-                (g, true)
-            }
-            Wait::Until(deadline) => {
-                g.waiters += 1;
-                let (mut g, expired) = wait_until(&self.cond, g, deadline);
-                g.waiters -= 1;
-                (g, !expired)
-            }
-        }
+        // Registered under the lock, a sleeper is seen by every later
+        // change, and its futex wait returns at once if one came already.
+        g.waiters += 1;
+        drop(g);
+        self.events.wait(seen, deadline);
+        let mut g = self.lock();
+        g.waiters -= 1;
+        let more = deadline.is_none_or(|d| std::time::Instant::now() < d) || self.events.current() != seen;
+        (g, more)
     }
 
     /// Takes the next message of the slot that `pick` names (None: wait per
@@ -176,11 +170,14 @@ impl Group {
         }
     }
 
-    /// Wakes every waiter (they re-check their condition).
-    pub fn wake(&self, g: &Guard<'_>) {
-        self.events.fetch_add(1, Ordering::Release);
-        if g.waiters > 0 {
-            self.cond.notify_all();
+    /// Unlocks and wakes every waiter (they re-check their condition).
+    pub fn wake(&self, g: Guard<'_>) {
+        self.events.advance();
+        let waiters = g.waiters > 0;
+        // Woken after the unlock, a waiter does not find the lock taken.
+        drop(g);
+        if waiters {
+            self.events.wake_all();
         }
     }
 }
@@ -272,18 +269,9 @@ impl GroupState {
         f: impl FnOnce(&mut Front) -> Result<R, E>,
     ) -> Result<(R, Option<Arc<Connected>>, Detached), E> {
         let s = self.slot(i);
-        let bytes = s.queue.bytes();
-        let (header, len) = encoding::decode_header(bytes).unwrap_or((bytes.len(), 0));
-        let mut front = Front {
-            queue: &mut s.queue,
-            header,
-            len,
-            moved: false,
-        };
+        let mut front = s.queue.front();
         let r = f(&mut front)?;
-        if !front.moved {
-            s.queue.consume(header + len);
-        }
+        front.remove();
         s.count -= 1;
         let left = s.count;
         let due = s.notifiers[Kind::Removed as usize]
@@ -298,44 +286,6 @@ impl GroupState {
             detached = self.remove_slot(i);
         }
         Ok((r, due, detached))
-    }
-}
-
-/// The first message of a queue, handed to a taker under the group lock.
-pub struct Front<'a> {
-    queue: &'a mut ByteArea,
-    header: usize,
-    len: usize,
-    moved: bool,
-}
-
-/// Messages at least this large leave a queue by a storage swap, not a copy.
-const MOVE_WITHOUT_COPY: usize = 4096;
-
-impl Front<'_> {
-    /// The message's element bytes.
-    pub fn bytes(&self) -> &[u8] {
-        self.queue
-            .bytes()
-            .get(self.header..self.header + self.len)
-            .unwrap_or_default()
-    }
-
-    /// Moves the element bytes into `out` and returns where they are in it.
-    /// A large message that is all the queue holds changes places with
-    /// `out`'s allocation instead of being copied (steady state: two
-    /// allocations swap back and forth, no copy, no allocation).
-    pub fn move_into(&mut self, out: &mut Vec<u8>) -> std::ops::Range<usize> {
-        if self.len >= MOVE_WITHOUT_COPY && self.queue.len() == self.header + self.len {
-            let (storage, start) = self.queue.swap_storage(std::mem::take(out));
-            *out = storage;
-            self.moved = true;
-            let at = start + self.header;
-            return at..at + self.len;
-        }
-        out.clear();
-        out.extend_from_slice(self.bytes());
-        0..self.len
     }
 }
 
@@ -448,27 +398,35 @@ impl Buffer {
         len: usize,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<NotifyOutcome, PutError> {
+        let elements = Elements::prepare(len, write).map_err(PutError::Memory)?;
         let how = if nonblock { Wait::TryOnce } else { Wait::Poll };
-        let mut g = self.group.lock_for(how).ok_or(PutError::Busy)?;
+        let Some(mut g) = self.group.lock_for(how) else {
+            elements.recycle();
+            return Err(PutError::Busy);
+        };
         let s = g.slot(self.slot);
-        if s.closed {
-            return Err(PutError::Closed);
-        }
-        if s.aborted {
-            return Err(PutError::Aborted);
-        }
-        let h = encoding::header_len(len);
+        let refused = if s.closed {
+            Some(PutError::Closed)
+        } else if s.aborted {
+            Some(PutError::Aborted)
+        } else {
+            None
+        };
         // setmsg replaces the queued messages only if the new one fits
         // (decisions.md [30]: a failed setmsg leaves the buffer as it was).
-        let area = if replace {
-            let area = s.queue.replace(h + len).map_err(PutError::Memory)?;
-            s.count = 0;
-            area
-        } else {
-            s.queue.append(h + len).map_err(PutError::Memory)?
+        let stored = match refused {
+            Some(e) => Err((e, elements)),
+            None => s.queue.push(replace, elements).map_err(|(e, els)| (PutError::Memory(e), els)),
         };
-        let n = encoding::encode_header(area, len);
-        write(&mut area[n..]);
+        if let Err((e, elements)) = stored {
+            drop(g);
+            elements.recycle();
+            return Err(e);
+        }
+        let s = g.slot(self.slot);
+        if replace {
+            s.count = 0;
+        }
         s.count += 1;
         let count = s.count;
         let due = s.notifiers[Kind::Added as usize]
@@ -480,8 +438,7 @@ impl Buffer {
         } else if count == 1 {
             g.make_ready(self.slot);
         }
-        self.group.wake(&g);
-        drop(g);
+        self.group.wake(g);
         Ok(self.notify(Kind::Added, due))
     }
 
@@ -537,8 +494,7 @@ impl Buffer {
             return;
         }
         let notifiers = g.close_slot(self.slot);
-        self.group.wake(&g);
-        drop(g);
+        self.group.wake(g);
         drop(notifiers);
     }
 
@@ -549,7 +505,7 @@ impl Buffer {
     pub fn set_aborted(&self, flag: bool) {
         let mut g = self.group.lock();
         g.set_slot_aborted(self.slot, flag);
-        self.group.wake(&g);
+        self.group.wake(g);
     }
 
     pub fn is_aborted(&self) -> bool {
@@ -623,8 +579,7 @@ impl Drop for Buffer {
             g.remove_slot(self.slot)
         };
         // A listener blocked in nextmsg re-checks (it may now have no buffers).
-        self.group.wake(&g);
-        drop(g);
+        self.group.wake(g);
         drop(notifiers);
     }
 }

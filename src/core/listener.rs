@@ -162,8 +162,7 @@ impl Listener {
         if let Some(l) = g.listener.as_mut() {
             l.closed = true;
         }
-        self.group.wake(&g);
-        drop(g);
+        self.group.wake(g);
         drop(notifiers);
     }
 
@@ -178,7 +177,7 @@ impl Listener {
                 g.set_slot_aborted(i, flag);
             }
         }
-        self.group.wake(&g);
+        self.group.wake(g);
     }
 
     pub fn is_aborted(&self) -> bool {

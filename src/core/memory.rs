@@ -22,6 +22,8 @@ pub struct ByteArea {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// Bytes counted as in use but stored elsewhere (a queue's blocks).
+    outside: usize,
     capacity: usize,
     grow: f64,
 }
@@ -40,6 +42,7 @@ impl ByteArea {
             data: Vec::new(),
             start: 0,
             end: 0,
+            outside: 0,
             capacity,
             grow,
         }
@@ -49,13 +52,13 @@ impl ByteArea {
         ByteArea::new(capacity as f64, grow)
     }
 
-    /// Bytes in use.
+    /// Bytes in use (as the capacity counts them).
     pub fn len(&self) -> usize {
-        self.end - self.start
+        self.end - self.start + self.outside
     }
 
     pub fn is_empty(&self) -> bool {
-        self.start == self.end
+        self.len() == 0
     }
 
     /// The logical capacity (the limit reported in message_size errors).
@@ -113,20 +116,27 @@ impl ByteArea {
 
     /// Appends `n` bytes and returns them for writing. On error nothing changes.
     pub fn append(&mut self, n: usize) -> Result<&mut [u8], ReserveError> {
+        self.append_split(n, n)
+    }
+
+    /// Counts `n` more bytes in use, of which only the first `stored` are
+    /// stored here (and returned for writing). On error nothing changes.
+    pub fn append_split(&mut self, n: usize, stored: usize) -> Result<&mut [u8], ReserveError> {
         let new_capacity = self.check(n)?;
-        if self.end + n > self.data.len() {
-            self.make_room(n, new_capacity)?;
+        if self.end + stored > self.data.len() {
+            self.make_room(stored, new_capacity)?;
         }
         self.capacity = new_capacity;
+        self.outside += n - stored;
         let at = self.end;
-        self.end += n;
-        Ok(&mut self.data[at..at + n])
+        self.end += stored;
+        Ok(&mut self.data[at..at + stored])
     }
 
     /// Compacts (and, when needed, grows the allocation) so that `n` bytes
     /// fit after the bytes in use.
     fn make_room(&mut self, n: usize, new_capacity: usize) -> Result<(), ReserveError> {
-        let used = self.len();
+        let used = self.end - self.start;
         if self.start > 0 {
             self.data.copy_within(self.start..self.end, 0);
             self.start = 0;
@@ -158,35 +168,32 @@ impl ByteArea {
     /// Replaces everything with `n` new bytes, or changes nothing on error
     /// (the memory for the new bytes is obtained before anything is dropped).
     pub fn replace(&mut self, n: usize) -> Result<&mut [u8], ReserveError> {
+        self.replace_split(n, n)
+    }
+
+    /// `replace` for `n` bytes of which `stored` are stored here (see `append_split`).
+    pub fn replace_split(&mut self, n: usize, stored: usize) -> Result<&mut [u8], ReserveError> {
         let new_capacity = self.check_with(0, n)?;
-        if self.data.capacity() < new_capacity.max(n) {
+        if self.data.capacity() < new_capacity.max(stored) {
             let mut fresh = Vec::new();
             fresh
-                .try_reserve_exact(new_capacity.max(n))
+                .try_reserve_exact(new_capacity.max(stored))
                 .map_err(|_| ReserveError::OutOfMemory { bytes: new_capacity })?;
             self.data = fresh;
         }
         self.clear();
-        self.append(n)
-    }
-
-    /// Hands over the storage with all bytes in use (they are at
-    /// `start..` of the returned vector) and continues with `replacement`'s
-    /// allocation: moving a large message out without copying it. The
-    /// logical capacity is unchanged.
-    pub fn swap_storage(&mut self, replacement: Vec<u8>) -> (Vec<u8>, usize) {
-        let start = self.start;
-        // `replacement` keeps its length: initialized bytes need no zero-fill.
-        let mut storage = std::mem::replace(&mut self.data, replacement);
-        storage.truncate(self.end);
-        self.start = 0;
-        self.end = 0;
-        (storage, start)
+        self.append_split(n, stored)
     }
 
     /// Drops `n` bytes from the front.
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        self.consume_split(n, n)
+    }
+
+    /// Drops `n` bytes in use, of which the first `stored` are stored here.
+    pub fn consume_split(&mut self, n: usize, stored: usize) {
+        self.outside = self.outside.saturating_sub(n - stored);
+        self.start = (self.start + stored).min(self.end);
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -201,6 +208,7 @@ impl ByteArea {
     pub fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
+        self.outside = 0;
     }
 
     /// Clears and returns the memory to the allocator.

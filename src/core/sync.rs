@@ -4,7 +4,7 @@
 //! our locks protect is kept consistent by every operation before any point
 //! that could panic.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -60,7 +60,7 @@ impl SpinBudget {
 
     /// Spins (yielding now and then) until `counter` differs from `seen`,
     /// within the budget and never past `deadline`. Returns whether it changed.
-    pub fn spin_until_changed(&self, counter: &AtomicU64, seen: u64, deadline: Option<Instant>) -> bool {
+    pub fn spin_until_changed(&self, counter: &AtomicU32, seen: u32, deadline: Option<Instant>) -> bool {
         let budget = self.0.load(Ordering::Relaxed);
         // Even a zero budget polls once in a while: it is how it recovers.
         let micros = budget.max(1);

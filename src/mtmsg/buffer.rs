@@ -7,6 +7,7 @@ use super::shared::{self, Shared, SharedRef};
 use crate::capi::Missing;
 use crate::class;
 use crate::core::buffer::{Buffer, Front, TakeError};
+use crate::core::queue;
 use crate::core::listener::Source;
 use crate::core::time::Wait;
 use crate::ffi;
@@ -108,21 +109,41 @@ pub fn timeout_and_candidates(l: Lua, idx: c_int) -> LResult<(Option<f64>, c_int
     }
 }
 
+/// Messages up to this size are taken into a stack array, larger ones into
+/// the thread's scratch vector (a large one's block changes places with it).
+const SMALL_MESSAGE: usize = 256;
+
 /// Takes the next message of a buffer or listener and pushes its values.
 pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates) -> LResult {
-    message::with_scratch(|scratch| {
-        let take = |m: &mut Front| -> Result<std::ops::Range<usize>, ()> { Ok(m.move_into(scratch)) };
-        match source.take(wait, take) {
-            Ok(None) => Ok(0),
-            Ok(Some((range, outcome))) => {
-                let bytes = scratch.get(range).unwrap_or_default();
-                let (n, _) = message::push_values(l, bytes, None, candidates)?;
-                errors::notified(outcome)?;
-                Ok(n)
-            }
-            Err(e) => Err(take_error(e, source)),
+    let mut small = [0u8; SMALL_MESSAGE];
+    let mut large: Option<Vec<u8>> = None;
+    let take = |m: &mut Front| -> Result<std::ops::Range<usize>, ()> {
+        let bytes = m.bytes();
+        if let Some(out) = small.get_mut(..bytes.len()) {
+            out.copy_from_slice(bytes);
+            return Ok(0..bytes.len());
         }
-    })
+        let mut scratch = queue::take_scratch();
+        let range = m.move_into(&mut scratch);
+        large = Some(scratch);
+        Ok(range)
+    };
+    let (range, outcome) = match source.take(wait, take) {
+        Ok(None) => return Ok(0),
+        Ok(Some(taken)) => taken,
+        Err(e) => return Err(take_error(e, source)),
+    };
+    let bytes = match &large {
+        Some(v) => v.get(range),
+        None => small.get(range),
+    };
+    let pushed = message::push_values(l, bytes.unwrap_or_default(), None, candidates);
+    if let Some(v) = large {
+        queue::keep_scratch(v);
+    }
+    let (n, _) = pushed?;
+    errors::notified(outcome)?;
+    Ok(n)
 }
 
 lua_fn! { fn nextmsg(l) {

@@ -5,7 +5,6 @@ use crate::capi::carray::{self, Candidate};
 use crate::core::encoding::{Value, Values};
 use crate::ffi;
 use crate::lua::{Error, LResult, Lua, float_to_integer};
-use std::cell::Cell;
 use std::ffi::c_int;
 
 /// The message value of the argument at `idx`, or the argument error for
@@ -83,7 +82,7 @@ pub struct Args<'a> {
     pub len: usize,
 }
 
-const CACHED: usize = 4;
+const CACHED: usize = 8;
 
 impl<'a> Args<'a> {
     pub fn new(l: Lua, first: c_int, last: c_int) -> Args<'a> {
@@ -123,25 +122,6 @@ impl<'a> Args<'a> {
             at += v.encode(&mut out[at..]);
         }
     }
-}
-
-thread_local! {
-    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
-
-/// Runs `f` with this thread's scratch buffer (no allocation per message in
-/// a steady state; a nested use gets a fresh one).
-pub fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    // One TLS lookup (a call in a shared library); a nested use inside `f`
-    // finds the cell empty and works with a fresh vector.
-    SCRATCH.with(|cell| {
-        let mut v = cell.take();
-        // Not cleared: its initialized bytes may become a queue's storage
-        // (`Front::move_into`), which then needs no zero-filling.
-        let r = f(&mut v);
-        cell.set(v);
-        r
-    })
 }
 
 /// Caller-supplied carrays to reuse when receiving (nils skipped).
