@@ -8,8 +8,16 @@ use std::ffi::{CStr, c_int};
 /// Registers (once per Lua state) the metatable `name` with `__name`,
 /// `__metatable = name`, `__index` = the methods, and the metamethods.
 /// Every method and metamethod gets the metatable as upvalue 1, which makes
-/// the `self` check one pointer comparison. Leaves the metatable on the stack.
-pub fn register(l: Lua, name: &CStr, methods: &[(&CStr, Function)], metamethods: &[(&CStr, Function)]) {
+/// the `self` check one pointer comparison, and the metatables of the
+/// already registered classes `peers` as upvalues 2, 3, ... (see `peer`).
+/// Leaves the metatable on the stack.
+pub fn register(
+    l: Lua,
+    name: &CStr,
+    methods: &[(&CStr, Function)],
+    metamethods: &[(&CStr, Function)],
+    peers: &[&CStr],
+) {
     if !l.new_metatable(name) {
         return;
     }
@@ -17,35 +25,51 @@ pub fn register(l: Lua, name: &CStr, methods: &[(&CStr, Function)], metamethods:
     l.set_field(-2, c"__name");
     l.push_bytes(name.to_bytes());
     l.set_field(-2, c"__metatable");
+    let metatable = l.abs_index(-1);
+    let upvalues = 1 + peers.len() as c_int;
+    let push_closure = |f: Function| {
+        l.push_value(metatable);
+        for peer in peers {
+            l.get_registry_field(peer);
+        }
+        l.push_cclosure(f, upvalues);
+    };
     l.new_table(0, methods.len() as c_int);
     for (method, f) in methods {
-        l.push_value(-2);
-        l.push_cclosure(*f, 1);
+        push_closure(*f);
         l.set_field(-2, method);
     }
     l.set_field(-2, c"__index");
     for (method, f) in metamethods {
-        l.push_value(-1);
-        l.push_cclosure(*f, 1);
+        push_closure(*f);
         l.set_field(-2, method);
     }
 }
 
-/// The payload of the userdata at `idx` if it has the class metatable of
-/// upvalue 1, else null. (A light userdata cannot have that metatable.)
-fn instance_ptr(l: Lua, idx: c_int) -> *mut std::ffi::c_void {
+/// The payload of the userdata at `idx` if its metatable is upvalue
+/// `upvalue`, else null. (A light userdata cannot have that metatable.)
+fn instance_ptr(l: Lua, idx: c_int, upvalue: c_int) -> *mut std::ffi::c_void {
     let p = l.to_userdata(idx);
     if p.is_null() || !l.get_metatable(idx) {
         return std::ptr::null_mut();
     }
-    let same = l.raw_equal(-1, ffi::lua_upvalueindex(1));
+    let same = l.raw_equal(-1, ffi::lua_upvalueindex(upvalue));
     l.pop(1);
     if same { p } else { std::ptr::null_mut() }
 }
 
+/// The userdata at `idx` if it is of the `n`th peer class given to
+/// `register` (n = 1, 2, ...), or None: the metatable compared with an
+/// upvalue, not looked up by name.
+pub fn peer<'a, T>(l: Lua, idx: c_int, n: c_int) -> Option<&'a mut T> {
+    let p = instance_ptr(l, idx, 1 + n) as *mut T;
+    // SAFETY: the metatable proves this userdata was created by us as a T.
+    unsafe { p.as_mut() }
+}
+
 /// The userdata of class `name` at `idx` (checked against upvalue 1).
 pub fn check<'a, T>(l: Lua, idx: c_int, name: &str) -> LResult<&'a mut T> {
-    let p = instance_ptr(l, idx) as *mut T;
+    let p = instance_ptr(l, idx, 1) as *mut T;
     if p.is_null() {
         return Err(Error::type_error(l, idx, name));
     }
@@ -56,7 +80,7 @@ pub fn check<'a, T>(l: Lua, idx: c_int, name: &str) -> LResult<&'a mut T> {
 /// The userdata of a `__gc` call, or None for any other value: from 5.2 on,
 /// a table given our metatable is finalized too, and `__gc` must not raise.
 pub fn finalizing<'a, T>(l: Lua) -> Option<&'a mut T> {
-    let p = instance_ptr(l, 1) as *mut T;
+    let p = instance_ptr(l, 1, 1) as *mut T;
     // SAFETY: the metatable proves this userdata was created by us as a T.
     unsafe { p.as_mut() }
 }

@@ -8,12 +8,12 @@
 //! for a listener, kept as an orphan until the listener has read them.
 
 use super::abort;
+use super::lock::{EventCount, Lock, LockGuard, Sleepers};
 use super::memory::{ByteArea, ReserveError};
 use super::notifier::{self, Connected, Kind, NotifyOutcome};
 pub use super::queue::Front;
 use super::queue::{Elements, MessageQueue};
 use super::registry::{Found, IdCounter, Registered, Registry};
-use super::lock::{EventCount, Lock, LockGuard};
 use super::sync::SpinBudget;
 use super::time::Wait;
 use std::collections::VecDeque;
@@ -40,6 +40,14 @@ pub(super) struct Slot {
 }
 
 impl Slot {
+    /// The placeholder of a slot that does not exist.
+    fn closed() -> Slot {
+        Slot {
+            closed: true,
+            ..Slot::new(ByteArea::new(0.0, 0.0))
+        }
+    }
+
     fn new(queue: ByteArea) -> Slot {
         Slot {
             queue: MessageQueue::new(queue),
@@ -67,8 +75,8 @@ pub(super) struct GroupState {
     pub slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     pub listener: Option<ListenerState>,
-    /// Threads waiting on the condition: wake-ups are skipped when none wait.
-    waiters: usize,
+    /// Threads asleep on `events`: wake-ups are skipped when none sleep.
+    sleepers: Sleepers,
 }
 
 /// A lock domain: one lock and one event counter for a set of buffers.
@@ -93,7 +101,7 @@ impl Group {
                 slots: Vec::new(),
                 free: Vec::new(),
                 listener,
-                waiters: 0,
+                sleepers: Sleepers::new(),
             }),
             events: EventCount::new(),
             spin: SpinBudget::new(),
@@ -134,11 +142,11 @@ impl Group {
         }
         // Registered under the lock, a sleeper is seen by every later
         // change, and its futex wait returns at once if one came already.
-        g.waiters += 1;
+        g.sleepers.register();
         drop(g);
         self.events.wait(seen, deadline);
         let mut g = self.lock();
-        g.waiters -= 1;
+        g.sleepers.unregister();
         let more = deadline.is_none_or(|d| std::time::Instant::now() < d) || self.events.current() != seen;
         (g, more)
     }
@@ -171,29 +179,34 @@ impl Group {
     }
 
     /// Unlocks and wakes every waiter (they re-check their condition).
-    pub fn wake(&self, g: Guard<'_>) {
-        self.events.advance();
-        let waiters = g.waiters > 0;
+    pub fn wake(&self, mut g: Guard<'_>) {
+        let wake = self.events.advance(&mut g.sleepers);
         // Woken after the unlock, a waiter does not find the lock taken.
         drop(g);
-        if waiters {
+        if wake {
             self.events.wake_all();
         }
     }
 }
 
 impl GroupState {
+    #[inline]
     pub fn slot(&mut self, i: usize) -> &mut Slot {
+        if !matches!(self.slots.get(i), Some(Some(_))) {
+            return self.slot_placeholder(i);
+        }
+        self.slots[i].get_or_insert_with(Slot::closed)
+    }
+
+    #[cold]
+    fn slot_placeholder(&mut self, i: usize) -> &mut Slot {
         // Slots of live buffers are never freed (see `Buffer::drop`), and
         // orphans are only reached through the ready queue; the closed
         // placeholder only keeps this function total.
         if i >= self.slots.len() {
             self.slots.resize_with(i + 1, || None);
         }
-        self.slots[i].get_or_insert_with(|| Slot {
-            closed: true,
-            ..Slot::new(ByteArea::new(0.0, 0.0))
-        })
+        self.slots[i].get_or_insert_with(Slot::closed)
     }
 
     pub fn add_slot(&mut self, queue: ByteArea) -> usize {
@@ -416,7 +429,10 @@ impl Buffer {
         // (decisions.md [30]: a failed setmsg leaves the buffer as it was).
         let stored = match refused {
             Some(e) => Err((e, elements)),
-            None => s.queue.push(replace, elements).map_err(|(e, els)| (PutError::Memory(e), els)),
+            None => s
+                .queue
+                .push(replace, elements)
+                .map_err(|(e, els)| (PutError::Memory(e), els)),
         };
         if let Err((e, elements)) = stored {
             drop(g);

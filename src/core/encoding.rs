@@ -41,6 +41,7 @@ pub enum Value<'a> {
 
 impl Value<'_> {
     /// The encoded size in bytes.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         match *self {
             Value::Nil => 1,
@@ -55,6 +56,7 @@ impl Value<'_> {
 
     /// Writes the value into `out` (at least `encoded_len` bytes); returns
     /// the bytes written.
+    #[inline]
     pub fn encode(&self, out: &mut [u8]) -> usize {
         match *self {
             Value::Nil => {
@@ -116,18 +118,21 @@ pub fn encode_array_header(out: &mut [u8], elem_type: u8, elem_size: u8, count: 
     ARRAY_HEADER_LEN
 }
 
+#[inline]
 fn put_word(out: &mut [u8], tag: u8, w: u64) -> usize {
     out[0] = tag;
     out[1..9].copy_from_slice(&w.to_ne_bytes());
     9
 }
 
+#[inline]
 fn word(b: &[u8]) -> Option<u64> {
     Some(u64::from_ne_bytes(b.get(..8)?.try_into().ok()?))
 }
 
 /// Decodes the value at the start of `bytes`; returns it and its length.
 /// None at the end or on malformed input (never reads out of bounds).
+#[inline]
 pub fn decode(bytes: &[u8]) -> Option<(Value<'_>, usize)> {
     let tag = *bytes.first()?;
     let rest = &bytes[1..];
@@ -186,6 +191,7 @@ impl<'a> Values<'a> {
 impl<'a> Iterator for Values<'a> {
     type Item = Value<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Value<'a>> {
         match decode(self.rest) {
             Some((v, n)) => {

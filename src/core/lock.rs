@@ -61,6 +61,11 @@ impl<T> Lock<T> {
         LockGuard { lock: self }
     }
 
+    /// The value, through exclusive ownership of the lock.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
     /// None if another thread holds the lock.
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
         self.state
@@ -104,7 +109,39 @@ impl<T> Drop for LockGuard<'_, T> {
 }
 
 /// A counter of changes that threads can sleep on until it moves.
+///
+/// Protocol (the owner's lock serializes it): a waiter reads `current()`
+/// and registers in the owner's `Sleepers` under the lock, unlocks and
+/// calls `wait`; a change calls `advance` under the lock and, if that says
+/// so, `wake_all` after unlocking.
 pub struct EventCount(AtomicU32);
+
+/// The threads asleep on an `EventCount`, kept under the owner's lock.
+/// One wake call covers every sleeper registered before it, so later
+/// changes skip the call (a futex syscall) until someone registers again:
+/// a producer streaming to a sleeping consumer makes one call, not one per
+/// message until the consumer is scheduled.
+#[derive(Default)]
+pub struct Sleepers {
+    count: usize,
+    /// A wake call was made after the latest registration.
+    woken: bool,
+}
+
+impl Sleepers {
+    pub const fn new() -> Sleepers {
+        Sleepers { count: 0, woken: false }
+    }
+
+    pub fn register(&mut self) {
+        self.count += 1;
+        self.woken = false;
+    }
+
+    pub fn unregister(&mut self) {
+        self.count -= 1;
+    }
+}
 
 impl Default for EventCount {
     fn default() -> Self {
@@ -121,11 +158,16 @@ impl EventCount {
         self.0.load(Ordering::Acquire)
     }
 
-    /// Counts one change. Callers serialize (they hold the group lock), so
-    /// a plain store does: no locked instruction per message.
-    pub fn advance(&self) {
+    /// Counts one change; true if `wake_all` must follow (after unlocking).
+    /// Callers serialize (they hold the owner's lock), so a plain store
+    /// does: no locked instruction per message.
+    #[must_use]
+    pub fn advance(&self, sleepers: &mut Sleepers) -> bool {
         let next = self.0.load(Ordering::Relaxed).wrapping_add(1);
         self.0.store(next, Ordering::Release);
+        let wake = sleepers.count > 0 && !sleepers.woken;
+        sleepers.woken |= wake;
+        wake
     }
 
     /// Wakes every thread sleeping in `wait`.
@@ -165,7 +207,9 @@ mod futex {
                 })
             }
         };
-        let timeout_ptr = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let timeout_ptr = timeout
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: `word` is a live u32 for the call; FUTEX_WAIT reads it
         // atomically and sleeps only while it equals `expected`. Errors
         // (EAGAIN, EINTR, ETIMEDOUT) all mean "look again".
@@ -184,7 +228,12 @@ mod futex {
     pub fn wake(word: &AtomicU32, n: i32) {
         // SAFETY: FUTEX_WAKE only uses the address as a key.
         unsafe {
-            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, n);
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                n,
+            );
         }
     }
 }
@@ -250,17 +299,36 @@ mod tests {
         events.wait(seen, Some(t0 + Duration::from_millis(20)));
         assert!(t0.elapsed() >= Duration::from_millis(20));
 
+        let sleepers = Arc::new(Lock::new(Sleepers::new()));
+        sleepers.lock().register();
         let waker = {
-            let events = events.clone();
+            let (events, sleepers) = (events.clone(), sleepers.clone());
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(10));
-                events.advance();
-                events.wake_all();
+                if events.advance(&mut sleepers.lock()) {
+                    events.wake_all();
+                }
             })
         };
         while events.current() == seen {
             events.wait(seen, None);
         }
+        sleepers.lock().unregister();
         waker.join().unwrap();
+    }
+
+    #[test]
+    fn one_wake_call_covers_the_sleepers_registered_before_it() {
+        let events = EventCount::new();
+        let mut sleepers = Sleepers::new();
+        assert!(!events.advance(&mut sleepers), "nobody sleeps");
+        sleepers.register();
+        assert!(events.advance(&mut sleepers));
+        assert!(!events.advance(&mut sleepers), "already woken");
+        sleepers.register();
+        assert!(events.advance(&mut sleepers), "a new sleeper needs a new call");
+        sleepers.unregister();
+        sleepers.unregister();
+        assert!(!events.advance(&mut sleepers));
     }
 }

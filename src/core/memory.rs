@@ -18,6 +18,9 @@ pub enum ReserveError {
     OutOfMemory { bytes: usize },
 }
 
+/// The most bytes initialized beyond the need when an area's in-use part grows.
+const TOUCH_AHEAD: usize = 64 * 1024;
+
 pub struct ByteArea {
     data: Vec<u8>,
     start: usize,
@@ -136,21 +139,24 @@ impl ByteArea {
     /// Compacts (and, when needed, grows the allocation) so that `n` bytes
     /// fit after the bytes in use.
     fn make_room(&mut self, n: usize, new_capacity: usize) -> Result<(), ReserveError> {
+        // The logical capacity is reserved (address space, as the
+        // original's malloc: an absurd size fails here), but only touched
+        // as it is used, so a large capacity costs no resident memory.
+        self.reserve(new_capacity)?;
         let used = self.end - self.start;
-        if self.start > 0 {
+        // Compact when the consumed front is at least as large as the part
+        // in use (so each byte moves O(1) times on average), or when the
+        // allocation has no room left after the part in use.
+        if self.start > 0 && (self.start >= used || self.end + n > self.data.capacity()) {
             self.data.copy_within(self.start..self.end, 0);
             self.start = 0;
             self.end = used;
         }
-        if used + n > self.data.len() {
-            // The logical capacity is reserved (address space, as the
-            // original's malloc: an absurd size fails here), but only the
-            // part in use is initialized, growing geometrically, so a large
-            // capacity costs no resident memory up front.
-            self.reserve(new_capacity)?;
-            let target = (used + n)
-                .max(self.data.len().saturating_mul(2))
-                .min(self.data.capacity());
+        if self.end + n > self.data.len() {
+            // Initialized ahead by doubling, but at most TOUCH_AHEAD at a
+            // time: resident memory follows what is in use.
+            let ahead = self.data.len().min(TOUCH_AHEAD);
+            let target = (self.end + n).max(self.data.len() + ahead).min(self.data.capacity());
             self.data.resize(target, 0);
         }
         Ok(())
@@ -258,6 +264,26 @@ mod tests {
         a.append(3).unwrap();
         assert!(a.data.len() < 4096);
         assert_eq!(a.capacity(), 1_000_000_000);
+    }
+
+    #[test]
+    fn initialized_bytes_follow_the_bytes_in_use() {
+        let mut a = ByteArea::new(1024.0, 2.0);
+        for _ in 0..100_000 {
+            a.append(15).unwrap();
+        }
+        assert_eq!(a.len(), 1_500_000);
+        assert!(a.capacity() >= 1_500_000);
+        assert!(a.data.len() <= 1_500_000 + TOUCH_AHEAD, "{} initialized", a.data.len());
+        // A consumer that keeps up: the area compacts instead of growing.
+        let mut b = ByteArea::new(1024.0, 2.0);
+        for _ in 0..100_000 {
+            b.append(15).unwrap();
+            b.append(15).unwrap();
+            b.consume(15);
+        }
+        b.consume(15 * 100_000);
+        assert!(b.is_empty());
     }
 
     #[test]

@@ -314,7 +314,10 @@ mod tests {
         assert_eq!(q.len(), 5009);
         put(&mut q, false, &big).unwrap();
         let too_large = vec![0u8; 10018];
-        assert!(matches!(put(&mut q, false, &too_large), Err(ReserveError::TooLarge { .. })));
+        assert!(matches!(
+            put(&mut q, false, &too_large),
+            Err(ReserveError::TooLarge { .. })
+        ));
     }
 
     #[test]

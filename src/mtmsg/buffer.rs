@@ -7,8 +7,8 @@ use super::shared::{self, Shared, SharedRef};
 use crate::capi::Missing;
 use crate::class;
 use crate::core::buffer::{Buffer, Front, TakeError};
-use crate::core::queue;
 use crate::core::listener::Source;
+use crate::core::queue;
 use crate::core::time::Wait;
 use crate::ffi;
 use crate::lua::{Error, LResult, Lua};
@@ -29,6 +29,7 @@ pub fn register(l: Lua) {
         Buffer::CLASS,
         &[shared::methods::<Buffer>().as_slice(), own].concat(),
         &shared::metamethods::<Buffer>(),
+        &[],
     );
     crate::capi::buffer::publish_all(l);
     l.pop(1);
@@ -111,7 +112,7 @@ pub fn timeout_and_candidates(l: Lua, idx: c_int) -> LResult<(Option<f64>, c_int
 
 /// Messages up to this size are taken into a stack array, larger ones into
 /// the thread's scratch vector (a large one's block changes places with it).
-const SMALL_MESSAGE: usize = 256;
+const SMALL_MESSAGE: usize = 64;
 
 /// Takes the next message of a buffer or listener and pushes its values.
 pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates) -> LResult {

@@ -66,10 +66,16 @@ pub fn put(e: PutError, obj: &[u8]) -> Result<bool, Error> {
 }
 
 /// Raises a notifier failure after the operation itself succeeded.
+#[inline]
 pub fn notified(outcome: NotifyOutcome) -> Result<(), Error> {
     if outcome == NotifyOutcome::Done {
         return Ok(());
     }
+    notifier_error(outcome)
+}
+
+#[cold]
+fn notifier_error(outcome: NotifyOutcome) -> Result<(), Error> {
     match outcome.error_text() {
         None => Ok(()),
         Some((text, false)) => Err(Error::plain(text)),

@@ -19,6 +19,7 @@ pub fn register(l: Lua) {
         Listener::CLASS,
         &[shared::methods::<Listener>().as_slice(), own].concat(),
         &shared::metamethods::<Listener>(),
+        &[],
     );
     l.pop(1);
 }

@@ -9,6 +9,7 @@ use std::ffi::c_int;
 
 /// The message value of the argument at `idx`, or the argument error for
 /// values a message cannot hold.
+#[inline]
 pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
     Ok(match l.type_of(idx) {
         ffi::LUA_TNIL => Value::Nil,
@@ -53,6 +54,7 @@ fn not_supported(idx: c_int) -> Error {
 }
 
 /// Integers stay integers; on 5.1/5.2/LuaJIT every integral value becomes one.
+#[inline]
 fn number_value<'a>(l: Lua, idx: c_int) -> Value<'a> {
     #[cfg(not(any(lua_api = "51", lua_api = "52")))]
     {
@@ -82,7 +84,7 @@ pub struct Args<'a> {
     pub len: usize,
 }
 
-const CACHED: usize = 8;
+const CACHED: usize = 4;
 
 impl<'a> Args<'a> {
     pub fn new(l: Lua, first: c_int, last: c_int) -> Args<'a> {
@@ -149,8 +151,11 @@ pub fn push_values(l: Lua, bytes: &[u8], max: Option<usize>, candidates: Candida
     let mut values = Values::new(bytes);
     let wanted = max.unwrap_or(usize::MAX);
     // Every value takes at least one byte, so short messages fit in the
-    // LUA_MINSTACK slots a C function has; only longer ones are counted.
-    let count = if bytes.len() < ffi::LUA_MINSTACK as usize - 2 {
+    // LUA_MINSTACK slots a C function has, as do a few values asked for
+    // (with room left for a new carray's temporaries); only longer ones are
+    // counted.
+    let fits = ffi::LUA_MINSTACK as usize - 2;
+    let count = if bytes.len() < fits || wanted <= fits - 6 {
         wanted
     } else {
         let count = Values::new(bytes).take(wanted).count();

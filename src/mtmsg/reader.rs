@@ -4,7 +4,7 @@
 use super::buffer::take_error;
 use super::errors;
 use super::message::{self, Candidates};
-use super::shared;
+use super::shared::{self, Shared};
 use super::writer::overflow;
 use crate::class;
 use crate::core::buffer::{Buffer, Front};
@@ -31,6 +31,7 @@ pub fn register(l: Lua) {
         CLASS,
         &[(c"next", next), (c"nextmsg", nextmsg), (c"clear", clear)],
         &[(c"__gc", gc)],
+        &[Buffer::CLASS, Listener::CLASS],
     );
     l.pop(1);
 }
@@ -77,11 +78,11 @@ lua_fn! { fn nextmsg(l) {
         let bytes = m.bytes();
         elements.append(bytes.len()).map(|out| out.copy_from_slice(bytes))
     };
-    let source = if let Some(b) = shared::test::<Buffer>(l, 2) {
+    let source = if let Some(b) = shared::peer::<Buffer>(l, 2, 1) {
         let nonblock = b.nonblock;
         let b = b.get().ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
         (Source::Buffer(b), nonblock)
-    } else if let Some(s) = shared::test::<Listener>(l, 2) {
+    } else if let Some(s) = shared::peer::<Listener>(l, 2, 2) {
         let nonblock = s.nonblock;
         let s = s.get().ok_or_else(|| Error::plain("mtmsg: listener reference already collected"))?;
         (Source::Listener(s), nonblock)

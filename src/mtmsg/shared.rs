@@ -97,6 +97,12 @@ pub fn push<T: Shared>(l: Lua, object: Arc<T>) {
     );
 }
 
+/// The reference at `idx` if it is of the `n`th peer class of the running
+/// method (see `class::register`).
+pub fn peer<'a, T: Shared>(l: Lua, idx: c_int, n: c_int) -> Option<&'a mut SharedRef<T>> {
+    class::peer::<SharedRef<T>>(l, idx, n)
+}
+
 /// The reference at `idx` (checked against the registered class metatable).
 pub fn test<'a, T: Shared>(l: Lua, idx: c_int) -> Option<&'a mut SharedRef<T>> {
     class::test::<SharedRef<T>>(l, idx, T::CLASS)

@@ -4,7 +4,7 @@
 use super::buffer::put_message;
 use super::errors;
 use super::message;
-use super::shared;
+use super::shared::{self, Shared};
 use crate::class;
 use crate::core::buffer::Buffer;
 use crate::core::buffer::{DEFAULT_GROW, DEFAULT_SIZE};
@@ -31,6 +31,7 @@ pub fn register(l: Lua) {
             (c"clear", clear),
         ],
         &[(c"__gc", gc)],
+        &[Buffer::CLASS],
     );
     l.pop(1);
 }
@@ -97,7 +98,7 @@ lua_fn! { fn add(l) {
 
 fn send(l: Lua, replace: bool) -> LResult {
     let w = this(l)?;
-    let Some(r) = shared::test::<Buffer>(l, 2) else {
+    let Some(r) = shared::peer::<Buffer>(l, 2, 1) else {
         return Err(Error::type_error(l, 2, "mtmsg.buffer"));
     };
     let nonblock = r.nonblock;

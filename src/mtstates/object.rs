@@ -35,6 +35,7 @@ pub fn register(l: Lua) {
             (c"close", close),
         ],
         &[(c"__gc", gc), (c"__tostring", tostring)],
+        &[],
     );
     crate::capi::state::publish_all(l);
     l.pop(1);

@@ -9,15 +9,15 @@
 //! `interrupt()` reaches the interpreter without taking `inner`: through
 //! `hook_target`, guarded against a concurrent close by `hook_users`.
 
+use crate::core::lock::{EventCount, Lock, LockGuard, Sleepers};
 use crate::core::registry::{IdCounter, Registered, Registry};
-use crate::core::sync::{lock, try_lock, wait, wait_until};
 use crate::core::time::Wait;
 use crate::ffi;
 use crate::lua::Lua;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// States have their own id counter (independent of mtmsg's).
@@ -75,9 +75,9 @@ struct Inner {
     depth: usize,
     /// Owning Lua references.
     owners: usize,
-    /// Threads waiting on `changed`: wake-ups (a futex call each) are
-    /// skipped when none wait, which is the common case of every call.
-    waiters: usize,
+    /// Threads asleep on `changed`: wake-ups (a futex call each) are
+    /// skipped when none sleep, which is the common case of every call.
+    sleepers: Sleepers,
 }
 
 // SAFETY: the interpreter pointer is only used by the thread that holds the
@@ -87,8 +87,9 @@ unsafe impl Send for Inner {}
 pub struct State {
     id: u64,
     name: Option<Box<[u8]>>,
-    inner: Mutex<Inner>,
-    changed: Condvar,
+    inner: Lock<Inner>,
+    /// Counts changes of `inner` that waiters care about (see core::lock).
+    changed: EventCount,
     /// The interpreter for `interrupt()`; null once closed.
     hook_target: AtomicPtr<ffi::lua_State>,
     /// `interrupt()` calls currently using `hook_target`.
@@ -146,16 +147,16 @@ impl State {
         Arc::new(State {
             id: STATE_IDS.next_id(),
             name: name.map(Box::from),
-            inner: Mutex::new(Inner {
+            inner: Lock::new(Inner {
                 interp: None,
                 constructed: false,
                 closed: false,
                 busy: current_thread(),
                 depth: 1,
                 owners: 0,
-                waiters: 0,
+                sleepers: Sleepers::new(),
             }),
-            changed: Condvar::new(),
+            changed: EventCount::new(),
             hook_target: AtomicPtr::new(std::ptr::null_mut()),
             hook_users: AtomicUsize::new(0),
         })
@@ -169,28 +170,33 @@ impl State {
         self.name.as_deref()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.inner)
+    fn lock(&self) -> LockGuard<'_, Inner> {
+        self.inner.lock()
     }
 
-    fn wake(&self, g: &Inner) {
-        if g.waiters > 0 {
-            self.changed.notify_all();
+    /// Counts a change; true if sleepers must be woken (by `wake_after`).
+    fn change(&self, g: &mut Inner) -> bool {
+        self.changed.advance(&mut g.sleepers)
+    }
+
+    /// Unlocks, then wakes the sleepers if `change` said so: woken after
+    /// the unlock, they do not find the lock taken.
+    fn unlock_and_wake(&self, g: LockGuard<'_, Inner>, wake: bool) {
+        drop(g);
+        if wake {
+            self.changed.wake_all();
         }
     }
 
-    fn wait<'a>(&'a self, mut g: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
-        g.waiters += 1;
-        let mut g = wait(&self.changed, g);
-        g.waiters -= 1;
+    /// Sleeps until a change or `deadline`; returns the guard again.
+    fn wait<'a>(&'a self, mut g: LockGuard<'a, Inner>, deadline: Option<Instant>) -> LockGuard<'a, Inner> {
+        let seen = self.changed.current();
+        g.sleepers.register();
+        drop(g);
+        self.changed.wait(seen, deadline);
+        let mut g = self.lock();
+        g.sleepers.unregister();
         g
-    }
-
-    fn wait_until<'a>(&'a self, mut g: MutexGuard<'a, Inner>, deadline: Instant) -> (MutexGuard<'a, Inner>, bool) {
-        g.waiters += 1;
-        let (mut g, expired) = wait_until(&self.changed, g, deadline);
-        g.waiters -= 1;
-        (g, expired)
     }
 
     /// Constructed and not closed: what `state()` can find.
@@ -214,7 +220,8 @@ impl State {
         g.depth = 0;
         g.owners += 1;
         self.hook_target.store(interp.lua.raw(), Ordering::SeqCst);
-        self.wake(&g);
+        let wake = self.change(&mut g);
+        self.unlock_and_wake(g, wake);
     }
 
     /// Construction failed (its interpreter is already closed).
@@ -223,7 +230,8 @@ impl State {
         g.closed = true;
         g.busy = 0;
         g.depth = 0;
-        self.wake(&g);
+        let wake = self.change(&mut g);
+        self.unlock_and_wake(g, wake);
     }
 
     /// Waits until another thread's construction of this state has ended.
@@ -240,7 +248,7 @@ impl State {
             if g.busy == me {
                 return Construction::OwnThread;
             }
-            g = self.wait(g);
+            g = self.wait(g, None);
         }
     }
 
@@ -257,16 +265,14 @@ impl State {
     /// An owning reference is gone. The last one closes the state: now if
     /// it is idle, else when the running call ends.
     pub fn release_owner(&self) {
-        let to_close = {
-            let mut g = self.lock();
-            g.owners = g.owners.saturating_sub(1);
-            if g.owners > 0 || g.closed {
-                None
-            } else {
-                self.mark_closed(&mut g);
-                if g.busy == 0 { g.interp.take() } else { None }
-            }
-        };
+        let mut g = self.lock();
+        g.owners = g.owners.saturating_sub(1);
+        if g.owners > 0 || g.closed {
+            return;
+        }
+        let wake = self.mark_closed(&mut g);
+        let to_close = if g.busy == 0 { g.interp.take() } else { None };
+        self.unlock_and_wake(g, wake);
         if let Some(interp) = to_close {
             self.shut(interp);
         }
@@ -274,27 +280,27 @@ impl State {
 
     /// `state:close()`: Err(()) if a call is running (on any thread).
     pub fn close(&self) -> Result<(), ()> {
-        let to_close = {
-            let mut g = self.lock();
-            if g.closed {
-                return Ok(());
-            }
-            if g.busy != 0 {
-                return Err(());
-            }
-            self.mark_closed(&mut g);
-            g.interp.take()
-        };
+        let mut g = self.lock();
+        if g.closed {
+            return Ok(());
+        }
+        if g.busy != 0 {
+            return Err(());
+        }
+        let wake = self.mark_closed(&mut g);
+        let to_close = g.interp.take();
+        self.unlock_and_wake(g, wake);
         if let Some(interp) = to_close {
             self.shut(interp);
         }
         Ok(())
     }
 
-    fn mark_closed(&self, g: &mut Inner) {
+    /// Returns whether sleepers must be woken (see `change`).
+    fn mark_closed(&self, g: &mut Inner) -> bool {
         g.closed = true;
         self.hook_target.store(std::ptr::null_mut(), Ordering::SeqCst);
-        self.wake(g);
+        self.change(g)
     }
 
     /// Closes an interpreter taken out of `inner` (no lock held: `__gc`
@@ -316,7 +322,7 @@ impl State {
     pub fn enter(&self, how: Wait) -> Result<Busy<'_>, Enter> {
         let me = current_thread();
         let mut g = match how {
-            Wait::Poll | Wait::TryOnce => try_lock(&self.inner).ok_or(Enter::Timeout)?,
+            Wait::Poll | Wait::TryOnce => self.inner.try_lock().ok_or(Enter::Timeout)?,
             _ => self.lock(),
         };
         loop {
@@ -335,9 +341,10 @@ impl State {
             }
             g = match how {
                 Wait::Poll | Wait::TryOnce => return Err(Enter::Timeout),
-                Wait::Forever => self.wait(g),
+                Wait::Forever => self.wait(g, None),
                 Wait::Until(deadline) => {
-                    let (g2, expired) = self.wait_until(g, deadline);
+                    let g2 = self.wait(g, Some(deadline));
+                    let expired = Instant::now() >= deadline;
                     if expired && g2.busy != 0 && g2.busy != me && !g2.closed {
                         return Err(Enter::Timeout);
                     }
@@ -350,16 +357,15 @@ impl State {
     /// Ends a call; the outermost one frees the state, closes it if its last
     /// owner went meanwhile, and wakes the waiters.
     fn leave(&self) {
-        let to_close = {
-            let mut g = self.lock();
-            g.depth = g.depth.saturating_sub(1);
-            if g.depth > 0 {
-                return;
-            }
-            g.busy = 0;
-            self.wake(&g);
-            if g.closed { g.interp.take() } else { None }
-        };
+        let mut g = self.lock();
+        g.depth = g.depth.saturating_sub(1);
+        if g.depth > 0 {
+            return;
+        }
+        g.busy = 0;
+        let wake = self.change(&mut g);
+        let to_close = if g.closed { g.interp.take() } else { None };
+        self.unlock_and_wake(g, wake);
         if let Some(interp) = to_close {
             self.shut(interp);
         }
@@ -390,7 +396,7 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         STATES.remove(self.id, self.name.as_deref());
-        let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.get_mut();
         if let Some(interp) = inner.interp.take() {
             // Unreachable in practice (the last owner closes it first).
             // SAFETY: the last reference is gone: nobody uses the interpreter.

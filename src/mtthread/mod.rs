@@ -43,6 +43,7 @@ pub fn open(l: Lua) -> LResult {
         CLASS,
         &[(c"start", start), (c"join", join), (c"alive", alive)],
         &[(c"__gc", gc), (c"__tostring", tostring)],
+        &[],
     );
     l.pop(1);
     l.new_table(0, 4);
