@@ -19,7 +19,7 @@ pub enum ReserveError {
 }
 
 /// The most bytes initialized beyond the need when an area's in-use part grows.
-const TOUCH_AHEAD: usize = 64 * 1024;
+const TOUCH_AHEAD: usize = 256;
 
 pub struct ByteArea {
     data: Vec<u8>,
