@@ -19,9 +19,10 @@ use std::collections::VecDeque;
 
 /// Messages whose elements take at least this many bytes get a block.
 pub const LARGE_MESSAGE: usize = 4096;
-/// Idle blocks a queue keeps for reuse, and the largest one it keeps.
-const SPARE_BLOCKS: usize = 8;
-const SPARE_BLOCK_MAX: usize = 1 << 20;
+/// The most memory in idle blocks a queue keeps for reuse: enough for a
+/// consumer that takes a burst of messages to hand their blocks to the
+/// producer's next burst (bench/allocs, big2), bounded per buffer.
+const SPARE_BYTES: usize = 4 << 20;
 
 thread_local! {
     /// This thread's scratch vector: a consumer's last block, a producer's next.
@@ -106,6 +107,8 @@ pub struct MessageQueue {
     /// Elements of the large messages in the area, in order.
     blocks: VecDeque<Block>,
     spares: Vec<Vec<u8>>,
+    /// Capacity of the spares.
+    spare_bytes: usize,
 }
 
 impl MessageQueue {
@@ -114,6 +117,7 @@ impl MessageQueue {
             area,
             blocks: VecDeque::new(),
             spares: Vec::new(),
+            spare_bytes: 0,
         }
     }
 
@@ -155,6 +159,7 @@ impl MessageQueue {
         if let Some(b) = block {
             self.blocks.push_back(b);
             if let Some(spare) = self.spares.pop() {
+                self.spare_bytes -= spare.capacity();
                 keep_scratch(spare);
             }
         }
@@ -162,7 +167,9 @@ impl MessageQueue {
     }
 
     fn keep_spare(&mut self, v: Vec<u8>) {
-        if self.spares.len() < SPARE_BLOCKS && (LARGE_MESSAGE..=SPARE_BLOCK_MAX).contains(&v.capacity()) {
+        let size = v.capacity();
+        if size >= LARGE_MESSAGE && self.spare_bytes + size <= SPARE_BYTES {
+            self.spare_bytes += size;
             self.spares.push(v);
         }
     }
@@ -203,6 +210,7 @@ impl MessageQueue {
         self.area.free();
         self.blocks = VecDeque::new();
         self.spares = Vec::new();
+        self.spare_bytes = 0;
     }
 }
 
@@ -330,6 +338,30 @@ mod tests {
         put(&mut q, true, b"x").unwrap();
         assert_eq!(take(&mut q), b"x");
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_blocks_is_kept_for_the_next_burst_within_a_bound() {
+        let mut q = MessageQueue::new(ByteArea::new(0.0, 2.0));
+        let big = vec![5u8; 64 * 1024];
+        // Each take hands the consumer's previous block to the spares.
+        let mut out = Vec::new();
+        for _ in 0..200 {
+            put(&mut q, false, &big).unwrap();
+        }
+        for _ in 0..200 {
+            let mut f = q.front();
+            let r = f.move_into(&mut out);
+            f.remove();
+            assert_eq!(&out[r], &big[..]);
+        }
+        assert!(q.spares.len() > 16, "a burst's blocks are kept");
+        assert!(q.spare_bytes <= SPARE_BYTES);
+        assert_eq!(q.spare_bytes, q.spares.iter().map(Vec::capacity).sum::<usize>());
+        put(&mut q, false, &big).unwrap();
+        assert_eq!(q.spare_bytes, q.spares.iter().map(Vec::capacity).sum::<usize>());
+        q.free();
+        assert_eq!(q.spare_bytes, 0);
     }
 
     #[test]
