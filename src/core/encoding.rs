@@ -18,6 +18,9 @@ const LIGHT_USERDATA: u8 = 7;
 const C_FUNCTION: u8 = 8;
 const ARRAY: u8 = 9;
 
+/// Where a long string's bytes start in its encoding (after tag and length).
+pub const LONG_STRING_PAYLOAD: usize = 9;
+
 /// Bytes of an array element's fixed part (tag, type, element size, count).
 pub const ARRAY_HEADER_LEN: usize = 11;
 

@@ -45,23 +45,37 @@ pub fn keep_scratch(v: Vec<u8>) {
 /// The elements of one large message, outside the area.
 pub struct Block {
     data: Vec<u8>,
+    /// The elements are `data[start..start + len]`.
+    start: usize,
     len: usize,
 }
+
+/// A block's elements start where a leading long string's bytes fall on a
+/// cache-line boundary: both 64 KiB copies (into the block, out into the
+/// receiver's Lua string) then have one aligned side, measurably faster.
+const ALIGN: usize = 64;
 
 impl Block {
     /// A block of `len` bytes written by `write`, in this thread's scratch
     /// vector (a recycled block in a steady state).
     pub fn write(len: usize, write: impl FnOnce(&mut [u8])) -> Result<Block, ReserveError> {
         let mut data = take_scratch();
-        if data.len() < len {
-            if data.try_reserve_exact(len - data.len()).is_err() {
+        let need = len + ALIGN;
+        if data.len() < need {
+            if data.try_reserve_exact(need - data.len()).is_err() {
                 keep_scratch(data);
                 return Err(ReserveError::OutOfMemory { bytes: len });
             }
-            data.resize(len, 0);
+            data.resize(need, 0);
         }
-        write(&mut data[..len]);
-        Ok(Block { data, len })
+        let payload = data.as_ptr() as usize + encoding::LONG_STRING_PAYLOAD;
+        let start = (ALIGN - payload % ALIGN) % ALIGN;
+        write(&mut data[start..start + len]);
+        Ok(Block { data, start, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.start + self.len]
     }
 
     /// Gives an unused block back to this thread.
@@ -230,7 +244,7 @@ impl Front<'_> {
     /// The message's element bytes.
     pub fn bytes(&self) -> &[u8] {
         if self.is_block() {
-            return self.queue.blocks.front().map_or(&[], |b| &b.data[..b.len]);
+            return self.queue.blocks.front().map_or(&[], Block::bytes);
         }
         self.queue
             .area
@@ -248,7 +262,7 @@ impl Front<'_> {
                 let old = std::mem::replace(out, b.data);
                 self.queue.keep_spare(old);
                 self.moved = true;
-                return 0..b.len;
+                return b.start..b.start + b.len;
             }
         }
         out.clear();
