@@ -43,13 +43,26 @@ impl Connected {
     }
 }
 
-/// What happened when a notifier was called after an operation.
+/// What happened when a notifier was called after an operation. One word:
+/// every message operation returns it, and the rare failure is boxed.
 #[derive(Debug, PartialEq)]
 pub enum NotifyOutcome {
     /// Not due, succeeded, or closed (and then disconnected).
     Done,
-    /// The notifier failed with `rc`; `errors` holds what it reported.
-    Failed { rc: i32, errors: Vec<String> },
+    Failed(Box<NotifyFailure>),
+}
+
+/// The notifier failed with `rc`; `errors` holds what it reported.
+#[derive(Debug, PartialEq)]
+pub struct NotifyFailure {
+    pub rc: i32,
+    pub errors: Vec<String>,
+}
+
+impl NotifyOutcome {
+    fn failed(rc: i32, errors: Vec<String>) -> NotifyOutcome {
+        NotifyOutcome::Failed(Box::new(NotifyFailure { rc, errors }))
+    }
 }
 
 impl NotifyOutcome {
@@ -58,12 +71,10 @@ impl NotifyOutcome {
     pub fn error_text(&self) -> Option<(String, bool)> {
         match self {
             NotifyOutcome::Done => None,
-            NotifyOutcome::Failed { errors, .. } if !errors.is_empty() => {
-                Some((format!("Error while calling notifier: {}", errors.join("\n")), false))
+            NotifyOutcome::Failed(f) if !f.errors.is_empty() => {
+                Some((format!("Error while calling notifier: {}", f.errors.join("\n")), false))
             }
-            NotifyOutcome::Failed { rc, .. } => {
-                Some((format!("Unknown error while calling notifier. (rc={rc})"), true))
-            }
+            NotifyOutcome::Failed(f) => Some((format!("Unknown error while calling notifier. (rc={})", f.rc), true)),
         }
     }
 }
@@ -87,7 +98,7 @@ pub fn call(n: &Arc<Connected>, on_closed: impl FnOnce()) -> NotifyOutcome {
         errors.push(format!(
             "notifications nested more than {MAX_DEPTH} deep (a cycle of notifiers?)"
         ));
-        return NotifyOutcome::Failed { rc: 999, errors };
+        return NotifyOutcome::failed(999, errors);
     }
     DEPTH.with(|d| d.set(depth + 1));
     let rc = n.notifier.notify(&mut errors);
@@ -98,6 +109,6 @@ pub fn call(n: &Arc<Connected>, on_closed: impl FnOnce()) -> NotifyOutcome {
             on_closed();
             NotifyOutcome::Done
         }
-        rc => NotifyOutcome::Failed { rc, errors },
+        rc => NotifyOutcome::failed(rc, errors),
     }
 }

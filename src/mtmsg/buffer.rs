@@ -114,24 +114,39 @@ pub fn timeout_and_candidates(l: Lua, idx: c_int) -> LResult<(Option<f64>, c_int
 /// the thread's scratch vector (a large one's block changes places with it).
 const SMALL_MESSAGE: usize = 64;
 
-/// Takes the next message of a buffer or listener and pushes its values.
-pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates) -> LResult {
+/// `nextmsg([timeout][, carray...])` of a buffer or listener: takes the
+/// next message and pushes its values. Most calls have no arguments, which
+/// one `lua_gettop` tells.
+pub fn next_message(l: Lua, source: Source, nonblock: bool) -> LResult {
+    let (wait, candidates) = if l.top() <= 1 {
+        (Wait::from_timeout(None, nonblock), Candidates::none())
+    } else {
+        let (timeout, first_candidate) = timeout_and_candidates(l, 2)?;
+        (
+            Wait::from_timeout(timeout, nonblock),
+            Candidates::from_args(l, first_candidate)?,
+        )
+    };
     let mut small = [0u8; SMALL_MESSAGE];
     let mut large: Option<Vec<u8>> = None;
-    let take = |m: &mut Front| -> Result<std::ops::Range<usize>, ()> {
+    // Written by the taker: results returned through memory cost a
+    // store-forwarding stall on every call (seen in profiles).
+    let mut range = 0..0;
+    let take = |m: &mut Front| -> Result<(), ()> {
         let bytes = m.bytes();
         if let Some(out) = small.get_mut(..bytes.len()) {
             out.copy_from_slice(bytes);
-            return Ok(0..bytes.len());
+            range = 0..bytes.len();
+            return Ok(());
         }
         let mut scratch = queue::take_scratch();
-        let range = m.move_into(&mut scratch);
+        range = m.move_into(&mut scratch);
         large = Some(scratch);
-        Ok(range)
+        Ok(())
     };
-    let (range, outcome) = match source.take(wait, take) {
+    let outcome = match source.take(wait, take) {
         Ok(None) => return Ok(0),
-        Ok(Some(taken)) => taken,
+        Ok(Some(((), outcome))) => outcome,
         Err(e) => return Err(take_error(e, source)),
     };
     let bytes = match &large {
@@ -149,10 +164,7 @@ pub fn next_message(l: Lua, source: Source, wait: Wait, candidates: Candidates) 
 
 lua_fn! { fn nextmsg(l) {
     let (r, b) = this(l)?;
-    let (timeout, first_candidate) = timeout_and_candidates(l, 2)?;
-    let candidates = Candidates::from_args(l, first_candidate)?;
-    let wait = Wait::from_timeout(timeout, r.nonblock);
-    next_message(l, Source::Buffer(b), wait, candidates)
+    next_message(l, Source::Buffer(b), r.nonblock)
 }}
 
 /// The error text of a buffer or listener (only built for errors).

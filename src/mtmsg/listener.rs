@@ -1,13 +1,11 @@
 //! `mtmsg.listener` userdata: the listener-only methods (the common ones
 //! are in `shared`).
 
-use super::buffer::{next_message, timeout_and_candidates};
+use super::buffer::next_message;
 use super::errors;
-use super::message::Candidates;
 use super::shared::{self, Shared, describe, this};
 use crate::class;
 use crate::core::listener::{Listener, Source};
-use crate::core::time::Wait;
 use crate::lua::Lua;
 use crate::lua_fn;
 
@@ -39,10 +37,7 @@ lua_fn! { fn newbuffer(l) {
 
 lua_fn! { fn nextmsg(l) {
     let (r, s) = this::<Listener>(l)?;
-    let (timeout, first_candidate) = timeout_and_candidates(l, 2)?;
-    let candidates = Candidates::from_args(l, first_candidate)?;
-    let wait = Wait::from_timeout(timeout, r.nonblock);
-    next_message(l, Source::Listener(s), wait, candidates)
+    next_message(l, Source::Listener(s), r.nonblock)
 }}
 
 lua_fn! { fn clear(l) {

@@ -132,6 +132,10 @@ pub struct Candidates {
 }
 
 impl Candidates {
+    pub fn none() -> Candidates {
+        Candidates { list: Vec::new() }
+    }
+
     /// Checks the candidate arguments `first..=top` before anything is taken.
     pub fn from_args(l: Lua, first: c_int) -> LResult<Candidates> {
         let mut list = Vec::new();
