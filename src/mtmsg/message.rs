@@ -84,7 +84,7 @@ pub struct Args<'a> {
     pub len: usize,
 }
 
-const CACHED: usize = 4;
+const CACHED: usize = 8;
 
 impl<'a> Args<'a> {
     pub fn new(l: Lua, first: c_int, last: c_int) -> Args<'a> {
@@ -137,9 +137,18 @@ impl Candidates {
     }
 
     /// Checks the candidate arguments `first..=top` before anything is taken.
+    #[inline]
     pub fn from_args(l: Lua, first: c_int) -> LResult<Candidates> {
+        let top = l.top();
+        if first > top {
+            return Ok(Candidates::none());
+        }
+        Candidates::collect(l, first, top)
+    }
+
+    fn collect(l: Lua, first: c_int, top: c_int) -> LResult<Candidates> {
         let mut list = Vec::new();
-        for i in first..=l.top() {
+        for i in first..=top {
             if !l.is_none_or_nil(i) {
                 list.push(carray::candidate(l, i)?);
             }
