@@ -136,17 +136,11 @@ impl Group {
         let seen = self.events.current();
         drop(g);
         let changed = self.spin.spin_until_changed(self.events.counter(), seen, deadline);
-        let mut g = self.lock();
+        let g = self.lock();
         if changed || self.events.current() != seen {
             return (g, true);
         }
-        // Registered under the lock, a sleeper is seen by every later
-        // change, and its futex wait returns at once if one came already.
-        g.sleepers.register();
-        drop(g);
-        self.events.wait(seen, deadline);
-        let mut g = self.lock();
-        g.sleepers.unregister();
+        let g = self.events.sleep(g, |s| &mut s.sleepers, seen, deadline);
         let more = deadline.is_none_or(|d| std::time::Instant::now() < d) || self.events.current() != seen;
         (g, more)
     }
@@ -181,11 +175,7 @@ impl Group {
     /// Unlocks and wakes every waiter (they re-check their condition).
     pub fn wake(&self, mut g: Guard<'_>) {
         let wake = self.events.advance(&mut g.sleepers);
-        // Woken after the unlock, a waiter does not find the lock taken.
-        drop(g);
-        if wake {
-            self.events.wake_all();
-        }
+        self.events.unlock_and_wake(g, wake);
     }
 }
 

@@ -175,6 +175,36 @@ impl EventCount {
         futex::wake(&self.0, i32::MAX);
     }
 
+    /// Unlocks, then wakes the sleepers if `advance` said so: woken after
+    /// the unlock, they do not find the lock taken.
+    pub fn unlock_and_wake<T>(&self, g: LockGuard<'_, T>, wake: bool) {
+        drop(g);
+        if wake {
+            self.wake_all();
+        }
+    }
+
+    /// The waiting side of the protocol: registers in the owner's sleepers
+    /// (found by `sleepers`) under the lock, unlocks, sleeps while the
+    /// counter is `seen` (until woken or `deadline`), locks again and
+    /// unregisters. A sleeper registered under the lock is seen by every
+    /// later change, and its futex wait returns at once if one came already.
+    pub fn sleep<'a, T>(
+        &self,
+        mut g: LockGuard<'a, T>,
+        sleepers: fn(&mut T) -> &mut Sleepers,
+        seen: u32,
+        deadline: Option<Instant>,
+    ) -> LockGuard<'a, T> {
+        let lock = g.lock;
+        sleepers(&mut g).register();
+        drop(g);
+        self.wait(seen, deadline);
+        let mut g = lock.lock();
+        sleepers(&mut g).unregister();
+        g
+    }
+
     /// Sleeps while the counter is `seen`, until woken or `deadline`. May
     /// return early (the caller looks again).
     pub fn wait(&self, seen: u32, deadline: Option<Instant>) {
@@ -210,9 +240,8 @@ mod futex {
         let timeout_ptr = timeout
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: `word` is a live u32 for the call; FUTEX_WAIT reads it
-        // atomically and sleeps only while it equals `expected`. Errors
-        // (EAGAIN, EINTR, ETIMEDOUT) all mean "look again".
+        // Errors (EAGAIN, EINTR, ETIMEDOUT) all mean "look again".
+        // SAFETY: `word` is a live u32 for the call; FUTEX_WAIT reads it atomically.
         unsafe {
             libc::syscall(
                 libc::SYS_futex,

@@ -179,24 +179,15 @@ impl State {
         self.changed.advance(&mut g.sleepers)
     }
 
-    /// Unlocks, then wakes the sleepers if `change` said so: woken after
-    /// the unlock, they do not find the lock taken.
+    /// Unlocks, then wakes the sleepers if `change` said so.
     fn unlock_and_wake(&self, g: LockGuard<'_, Inner>, wake: bool) {
-        drop(g);
-        if wake {
-            self.changed.wake_all();
-        }
+        self.changed.unlock_and_wake(g, wake);
     }
 
     /// Sleeps until a change or `deadline`; returns the guard again.
-    fn wait<'a>(&'a self, mut g: LockGuard<'a, Inner>, deadline: Option<Instant>) -> LockGuard<'a, Inner> {
+    fn wait<'a>(&'a self, g: LockGuard<'a, Inner>, deadline: Option<Instant>) -> LockGuard<'a, Inner> {
         let seen = self.changed.current();
-        g.sleepers.register();
-        drop(g);
-        self.changed.wait(seen, deadline);
-        let mut g = self.lock();
-        g.sleepers.unregister();
-        g
+        self.changed.sleep(g, |i| &mut i.sleepers, seen, deadline)
     }
 
     /// Constructed and not closed: what `state()` can find.
