@@ -819,7 +819,7 @@ static void push_reader_message(lua_State* L, const sender_capi* api, sender_rea
     lua_newtable(L);                           /* types */
     for (;;) {
         sender_capi_value v;
-        memset(&v, 0, sizeof(v));
+        memset(&v, 0xA5, sizeof(v)); /* a TABLE value must come back with a zeroed union */
         api->nextValueFromReader(r, &v);
         if (v.type == SENDER_CAPI_TYPE_NONE) {
             break;
@@ -852,6 +852,15 @@ static void push_reader_message(lua_State* L, const sender_capi* api, sender_rea
                 lua_setfield(L, -2, "bytes");
                 break;
             }
+            case SENDER_CAPI_TYPE_TABLE:
+                /* no payload: the union must come back zeroed */
+                if (v.intVal == 0 && v.arrayVal.elementSize == 0 && v.arrayVal.elementCount == 0
+                    && v.arrayVal.data == NULL) {
+                    lua_pushliteral(L, "<table>");
+                } else {
+                    lua_pushliteral(L, "<table with payload>");
+                }
+                break;
             default:
                 lua_pushfstring(L, "<unknown value type %d>", (int)v.type);
                 break;

@@ -224,8 +224,12 @@ function Sender:next(reader, timeout, nonblock)
     return rc, errors()
 end
 
+-- Stands for a table sent from Lua (SENDER_CAPI_TYPE_TABLE, our
+-- extension): the Sender C API does not expose a table's contents.
+M.TABLE = setmetatable({}, { __tostring = function() return "mtmsg_ffi.TABLE" end })
+
 -- The values of the message in the reader, as a table with field n; arrays
--- become { type =, elementSize =, count =, bytes = string }.
+-- become { type =, elementSize =, count =, bytes = string }, tables M.TABLE.
 function Reader:values()
     local api, r, v, out = self.api, self.r, self.v, { n = 0 }
     while true do
@@ -242,6 +246,8 @@ function Reader:values()
             local a = v.arrayVal
             x = { type = tonumber(a.type), elementSize = tonumber(a.elementSize), count = tonumber(a.elementCount),
                   bytes = ffi.string(a.data, a.elementSize * a.elementCount) }
+        elseif t == 9 then
+            x = M.TABLE
         end
         out.n = out.n + 1
         out[out.n] = x

@@ -74,7 +74,18 @@ typedef enum sender_capi_value_type
     SENDER_CAPI_TYPE_LIGHTUSERDATA = 5, /* ptrVal                  */
     SENDER_CAPI_TYPE_CFUNCTION     = 6, /* funcVal                 */
     SENDER_CAPI_TYPE_STRING        = 7, /* strVal.ptr, strVal.len  */
-    SENDER_CAPI_TYPE_ARRAY         = 8  /* arrayVal                */
+    SENDER_CAPI_TYPE_ARRAY         = 8, /* arrayVal                */
+    /* Extension of this implementation (the original modules have no
+     * tables in messages): a Lua table sent from Lua.  Its contents are not
+     * exposed; the value has no payload (the union is zeroed) and the whole
+     * table, nested tables included, is stepped over, so the next call
+     * returns the value after it.  Each table given to addmsg (or
+     * writer:add) is one TABLE value; tables inside it are part of it.
+     * Consumers written for the original API see an unknown type tag here:
+     * treat it as unsupported (skip it or reject the message); values after
+     * it are read correctly either way.  The vtable and its version are
+     * those of the original API. */
+    SENDER_CAPI_TYPE_TABLE         = 9
 } sender_capi_value_type;
 
 /* Element types of array values (same numbers as the Carray C API's
@@ -168,7 +179,7 @@ struct sender_capi
     void (*clearReader)(sender_reader* r);
 
     /* @72: Stores the reader's next value in *out and advances past it (an
-     *      ARRAY value is stepped over completely, payload included).  Sets
+     *      ARRAY or TABLE value is stepped over completely, payload included).  Sets
      *      out->type = SENDER_CAPI_TYPE_NONE when the message is exhausted.
      *      Small integers come back as INTEGER; booleans as 0 or 1.  Not thread
      *      safe. */

@@ -21,6 +21,17 @@ mod mtstates;
 mod mtthread;
 mod pin;
 
+/// For the fuzz targets only (not an API): pushes the values of a
+/// message's element bytes onto `l` as `buffer:nextmsg` does, tables
+/// included; returns how many, or None when the bytes are refused (the
+/// stack may then hold partial values: reset it).
+#[doc(hidden)]
+pub fn fuzz_push_message(l: lua::Lua, elements: &[u8]) -> Option<std::ffi::c_int> {
+    mtmsg::message::push_values(l, elements, None, mtmsg::message::Candidates::none())
+        .map(|(n, _)| n)
+        .ok()
+}
+
 // The lib's unit-test harness links the vendored Lua (the cdylib never does).
 #[cfg(test)]
 include!(concat!(env!("OUT_DIR"), "/test_link.rs"));

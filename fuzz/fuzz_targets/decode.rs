@@ -2,10 +2,61 @@
 //! `decode_header` must never panic or read out of bounds, must report a
 //! length within the input, and whatever they decode must encode back to
 //! bytes that decode to the same value (with `encoded_len` agreeing).
+//! Tables: their bodies are walked the same way, entry by entry, and the
+//! bytes are pushed into a Lua 5.4 state by the library's own table decoder
+//! (as `buffer:nextmsg` does), which must refuse corrupt input cleanly: no
+//! crash, no Lua error escaping, no runaway recursion or allocation.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mtmsg::core::encoding::{self, Value, Values};
+use mtmsg::lua::Lua;
+use std::sync::{Mutex, OnceLock};
+
+/// One Lua state for all runs (the fuzzer is single-threaded; the mutex
+/// makes the sharing sound).
+struct State(Lua);
+// SAFETY: only used under the mutex, by one thread at a time.
+unsafe impl Send for State {}
+
+fn lua() -> &'static Mutex<State> {
+    static L: OnceLock<Mutex<State>> = OnceLock::new();
+    L.get_or_init(|| {
+        let l = Lua::new_state().expect("lua state");
+        mtmsg::lua::open_libs(l);
+        Mutex::new(State(l))
+    })
+}
+
+/// Steps through a table's body as a reader would, checking every entry.
+fn walk(v: &Value, depth: usize) {
+    let Value::Table(bytes) = v else { return };
+    let Some(encoding::Table { body, .. }) = encoding::Table::parse(bytes) else {
+        panic!("decode returned a table that does not parse")
+    };
+    if depth > 250 {
+        return;
+    }
+    let mut it = Values::new(body);
+    let mut last_left = body.len();
+    while let Some(x) = it.next() {
+        let left = it.remaining().len();
+        check_value(&x, last_left - left, last_left);
+        walk(&x, depth + 1);
+        last_left = left;
+    }
+}
+
+/// The Lua-side decoder on the whole input as a message's elements.
+fn push_into_lua(data: &[u8]) {
+    let guard = lua().lock().unwrap_or_else(|e| e.into_inner());
+    let l = guard.0;
+    l.set_top(0);
+    if let Some(n) = mtmsg::fuzz_push_message(l, data) {
+        assert_eq!(l.top(), n, "exactly the values are left on the stack");
+    }
+    l.set_top(0);
+}
 
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -42,7 +93,9 @@ fuzz_target!(|data: &[u8]| {
     // one value
     if let Some((v, n)) = encoding::decode(data) {
         check_value(&v, n, data.len());
+        walk(&v, 0);
     }
+    push_into_lua(data);
     // a whole element sequence; `remaining` shrinks until decoding stops
     let mut it = Values::new(data);
     let mut total = 0usize;

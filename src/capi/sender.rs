@@ -33,6 +33,9 @@ const LIGHTUSERDATA: c_int = 5;
 const CFUNCTION: c_int = 6;
 const STRING: c_int = 7;
 const ARRAY: c_int = 8;
+/// Our extension: a table, stepped over whole; its contents are not
+/// exposed (`SENDER_CAPI_TYPE_TABLE` in include/sender_capi.h).
+const TABLE: c_int = 9;
 
 /// The Sender C API vtable (size 88).
 #[repr(C)]
@@ -122,6 +125,7 @@ unsafe extern "C" fn next_value(r: *mut Reader, out: *mut SenderValue) {
             out.payload = [elem_type as usize, elem_size as usize, count, data.as_ptr() as usize];
             ARRAY
         }
+        Value::Table(_) | Value::TableRef(_) => TABLE,
     };
     // The bytes stay in place until the next reader call (consume never moves them).
     r.elements.consume(n);

@@ -46,6 +46,22 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message, for errors reported elsewhere than by raising them in
+    /// `l` (an argument error gives its text without the argument number).
+    pub fn into_text(self, l: Lua) -> Vec<u8> {
+        match self {
+            Error::Plain(s) | Error::Located(s) | Error::Arg(_, s) => s.into_owned().into_bytes(),
+            Error::Bytes(b) => b,
+            Error::Pushed => {
+                let text = l.error_message(-1);
+                l.pop(1);
+                text
+            }
+        }
+    }
+}
+
 /// Pushes the error's message and returns the argument number for argument
 /// errors. Consumes `err`, so nothing with a destructor outlives this call.
 fn push_message(l: Lua, err: Error) -> Option<c_int> {

@@ -418,6 +418,15 @@ impl Lua {
         self.type_of(-1)
     }
 
+    /// `lua_next`: raw traversal; the previous key is on top (nil to start).
+    /// Pushes the next key and value and returns true, or pops the key and
+    /// returns false at the end. The table must be at an absolute index and
+    /// the key must be an unconverted key of that table.
+    pub fn next(self, table: c_int) -> bool {
+        // SAFETY: live state; table at `table`, key on top (caller contract).
+        unsafe { ffi::lua_next(self.0, table) != 0 }
+    }
+
     pub fn raw_set_index(self, idx: c_int, n: Integer) {
         // SAFETY: live state; value on top.
         unsafe { ffi::lua_rawseti(self.0, idx, n as _) }

@@ -1,5 +1,6 @@
 //! Lua values to message bytes and back, for buffers, writers and readers.
 
+use super::tables::{Encoder, MAX_DEPTH, push_table};
 use crate::capi::Missing;
 use crate::capi::carray::{self, Candidate};
 use crate::core::encoding::{Value, Values};
@@ -7,19 +8,62 @@ use crate::ffi;
 use crate::lua::{Error, LResult, Lua, float_to_integer};
 use std::ffi::c_int;
 
-/// The message value of the argument at `idx`, or the argument error for
-/// values a message cannot hold.
-#[inline]
-pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
-    Ok(match l.type_of(idx) {
+/// Which values may travel besides the common ones.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// C functions travel as pointers in mtmsg messages; mtstates refuses them.
+    pub c_functions: bool,
+}
+
+pub const MESSAGE: Policy = Policy { c_functions: true };
+pub const STATE: Policy = Policy { c_functions: false };
+
+/// Why a value cannot travel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Refusal {
+    /// The Lua type (as `type()` names it) has no message form.
+    Type(&'static str),
+    /// A table: `classify` leaves those to `tables::Encoder`.
+    Table,
+    CarrayVersion,
+    TooDeep,
+    TooLarge,
+    Stack,
+}
+
+impl Refusal {
+    /// The reason in the words shared by mtmsg and mtstates.
+    pub fn text(self) -> String {
+        match self {
+            Refusal::Type(t) => format!("type '{t}' not supported"),
+            Refusal::Table => "type 'table' not supported".into(),
+            Refusal::CarrayVersion => "carray version mismatch".into(),
+            Refusal::TooDeep => format!("tables nested more than {MAX_DEPTH} levels deep"),
+            Refusal::TooLarge => "table too large".into(),
+            Refusal::Stack => "stack overflow".into(),
+        }
+    }
+}
+
+/// The message value of the value at `idx` (not a table: those are
+/// encoded by `tables::Encoder`).
+#[inline(always)]
+pub fn classify<'a>(l: Lua, idx: c_int, policy: Policy) -> Result<Value<'a>, Refusal> {
+    classify_as(l, idx, l.type_of(idx), policy)
+}
+
+/// `classify` for a value whose type `t` the caller already has.
+#[inline(always)]
+pub fn classify_as<'a>(l: Lua, idx: c_int, t: c_int, policy: Policy) -> Result<Value<'a>, Refusal> {
+    Ok(match t {
         ffi::LUA_TNIL => Value::Nil,
         ffi::LUA_TBOOLEAN => Value::Boolean(l.to_boolean(idx)),
         ffi::LUA_TNUMBER => number_value(l, idx),
         ffi::LUA_TSTRING => Value::String(l.to_string_coerce(idx).unwrap_or_default()),
         ffi::LUA_TLIGHTUSERDATA => Value::LightUserdata(l.to_userdata(idx) as usize),
         ffi::LUA_TFUNCTION => match transportable_cfunction(l, idx) {
-            Some(f) => Value::CFunction(f as usize),
-            None => return Err(not_supported(idx)),
+            Some(f) if policy.c_functions => Value::CFunction(f as usize),
+            _ => return Err(Refusal::Type("function")),
         },
         ffi::LUA_TUSERDATA => match carray::readable(l, idx) {
             Ok(Some(a)) => Value::Array {
@@ -28,12 +72,29 @@ pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
                 count: a.count,
                 data: a.data,
             },
-            Ok(None) => return Err(not_supported(idx)),
-            Err(Missing::VersionMismatch) => return Err(Error::arg(idx, "carray version mismatch")),
-            Err(Missing::NoApi) => return Err(not_supported(idx)),
+            Ok(None) | Err(Missing::NoApi) => return Err(Refusal::Type("userdata")),
+            Err(Missing::VersionMismatch) => return Err(Refusal::CarrayVersion),
         },
-        _ => return Err(not_supported(idx)),
+        ffi::LUA_TTABLE => return Err(Refusal::Table),
+        ffi::LUA_TTHREAD => return Err(Refusal::Type("thread")),
+        _ => return Err(Refusal::Type("no value")),
     })
+}
+
+/// The message value of the argument at `idx`, or the argument error for
+/// values a message cannot hold (tables are handled by `Args`).
+#[inline]
+pub fn arg_value<'a>(l: Lua, idx: c_int) -> LResult<Value<'a>> {
+    classify(l, idx, MESSAGE).map_err(|r| arg_error(idx, r))
+}
+
+/// The original's words for a value given directly as argument `idx`.
+#[cold]
+fn arg_error(idx: c_int, r: Refusal) -> Error {
+    match r {
+        Refusal::CarrayVersion => Error::arg(idx, "carray version mismatch"),
+        _ => Error::arg(idx, "parameter type not supported"),
+    }
 }
 
 /// Only the C function pointer travels. LuaJIT's built-ins are fast functions
@@ -47,10 +108,6 @@ fn transportable_cfunction(l: Lua, idx: c_int) -> Option<ffi::lua_CFunction> {
         return None;
     }
     l.to_cfunction(idx)
-}
-
-fn not_supported(idx: c_int) -> Error {
-    Error::arg(idx, "parameter type not supported")
 }
 
 /// Integers stay integers; on 5.1/5.2/LuaJIT every integral value becomes one.
@@ -74,12 +131,14 @@ fn number_value<'a>(l: Lua, idx: c_int) -> Value<'a> {
 
 /// The arguments `first..=last` as message values, checked and measured
 /// before anything is locked or changed. The first few values are kept, so
-/// writing them does not classify them again.
+/// writing them does not classify them again; tables are encoded once, here.
 pub struct Args<'a> {
     l: Lua,
     first: c_int,
     last: c_int,
     cached: [Value<'a>; CACHED],
+    /// The table arguments' encodings, one after the other.
+    tables: Option<Box<Encoder>>,
     /// Element bytes of all the values.
     pub len: usize,
 }
@@ -93,6 +152,7 @@ impl<'a> Args<'a> {
             first,
             last,
             cached: [Value::Nil; CACHED],
+            tables: None,
             len: 0,
         }
     }
@@ -100,28 +160,75 @@ impl<'a> Args<'a> {
     /// Checks and measures the values (in place: no copy of the cache).
     pub fn read(&mut self) -> LResult<()> {
         for i in self.first..=self.last {
-            let v = arg_value(self.l, i)?;
-            self.len = self.len.saturating_add(v.encoded_len());
-            if let Some(slot) = self.cached.get_mut((i - self.first) as usize) {
-                *slot = v;
-            }
+            let len = match classify(self.l, i, MESSAGE) {
+                Ok(v) => {
+                    if let Some(slot) = self.cached.get_mut((i - self.first) as usize) {
+                        *slot = v;
+                    }
+                    v.encoded_len()
+                }
+                Err(Refusal::Table) => self.read_table(i)?,
+                Err(r) => return Err(arg_error(i, r)),
+            };
+            self.len = self.len.saturating_add(len);
         }
         Ok(())
     }
 
+    /// Encodes the table argument `i`; returns its encoded length.
+    #[cold]
+    fn read_table(&mut self, i: c_int) -> LResult<usize> {
+        let encoder = self.tables.get_or_insert_with(|| Encoder::pooled(MESSAGE));
+        let start = encoder.out.len();
+        encoder.encode(self.l, i).map_err(|f| Error::arg(i, f.message_text()))?;
+        Ok(encoder.out.len() - start)
+    }
+
     /// Writes the values into `out` (`len` bytes).
+    #[inline]
     pub fn write(&self, out: &mut [u8]) {
+        if let Some(encoder) = self.tables.as_deref() {
+            return self.write_with_tables(encoder, out);
+        }
         let mut at = 0;
         for i in self.first..=self.last {
-            let k = (i - self.first) as usize;
-            let v = match self.cached.get(k) {
-                Some(v) => *v,
-                None => match arg_value(self.l, i) {
-                    Ok(v) => v,
-                    Err(_) => continue,
-                },
+            if let Some(v) = self.value(i) {
+                at += v.encode(&mut out[at..]);
+            }
+        }
+    }
+
+    /// The (checked) non-table argument `i`.
+    #[inline(always)]
+    fn value(&self, i: c_int) -> Option<Value<'a>> {
+        match self.cached.get((i - self.first) as usize) {
+            Some(v) => Some(*v),
+            None => arg_value(self.l, i).ok(),
+        }
+    }
+
+    #[cold]
+    fn write_with_tables(&self, encoder: &Encoder, out: &mut [u8]) {
+        let mut at = 0;
+        // The table arguments' encodings, in order, each a complete value.
+        let mut tables = Values::new(&encoder.out);
+        for i in self.first..=self.last {
+            let v = if self.l.type_of(i) == ffi::LUA_TTABLE {
+                tables.next()
+            } else {
+                self.value(i)
             };
-            at += v.encode(&mut out[at..]);
+            if let Some(v) = v {
+                at += v.encode(&mut out[at..]);
+            }
+        }
+    }
+}
+
+impl Drop for Args<'_> {
+    fn drop(&mut self) {
+        if let Some(encoder) = self.tables.take() {
+            encoder.recycle();
         }
     }
 }
@@ -183,17 +290,6 @@ pub fn push_values(l: Lua, bytes: &[u8], max: Option<usize>, candidates: Candida
     while pushed < count {
         let Some(v) = values.next() else { break };
         match v {
-            Value::Nil => l.push_nil(),
-            Value::Boolean(b) => l.push_bool(b),
-            Value::Integer(i) => l.push_integer(i as _),
-            Value::Number(n) => l.push_number(n),
-            Value::String(s) => l.push_bytes(s),
-            Value::LightUserdata(p) => l.push_light_userdata(p as *mut _),
-            Value::CFunction(p) => {
-                // SAFETY: p was read from a C function value of this process.
-                let f: ffi::lua_CFunction = unsafe { std::mem::transmute::<usize, ffi::lua_CFunction>(p) };
-                l.push_cfunction(f)
-            }
             Value::Array {
                 elem_type,
                 elem_size,
@@ -211,13 +307,11 @@ pub fn push_values(l: Lua, bytes: &[u8], max: Option<usize>, candidates: Candida
                     c.reset();
                 }
                 if !reused {
-                    let api = match created_api {
-                        Some(api) => api,
-                        None => *created_api.insert(carray::require_api(l)?),
-                    };
-                    carray::push_new(l, api, elem_type, count, data)?;
+                    push_plain(l, v, &mut created_api)?;
                 }
             }
+            Value::Table(_) | Value::TableRef(_) => push_table(l, v, &mut created_api)?,
+            v => push_plain(l, v, &mut created_api)?,
         }
         pushed += 1;
     }
@@ -226,4 +320,39 @@ pub fn push_values(l: Lua, bytes: &[u8], max: Option<usize>, candidates: Candida
     }
     let consumed = bytes.len() - values.remaining().len();
     Ok((pushed as c_int, consumed))
+}
+
+#[cold]
+fn not_plain() -> Error {
+    Error::plain("mtmsg: table outside a message")
+}
+
+/// Pushes a value that is not a table; arrays become new carrays (the
+/// Carray C API of `require('carray')`, looked up once into `api`).
+#[inline(always)]
+pub fn push_plain(l: Lua, v: Value, api: &mut Option<&'static carray::Api>) -> LResult<()> {
+    match v {
+        Value::Nil => l.push_nil(),
+        Value::Boolean(b) => l.push_bool(b),
+        Value::Integer(i) => l.push_integer(i as _),
+        Value::Number(n) => l.push_number(n),
+        Value::String(s) => l.push_bytes(s),
+        Value::LightUserdata(p) => l.push_light_userdata(p as *mut _),
+        Value::CFunction(p) => {
+            // SAFETY: p was read from a C function value of this process.
+            let f: ffi::lua_CFunction = unsafe { std::mem::transmute::<usize, ffi::lua_CFunction>(p) };
+            l.push_cfunction(f)
+        }
+        Value::Array {
+            elem_type, count, data, ..
+        } => {
+            let api = match *api {
+                Some(api) => api,
+                None => *api.insert(carray::require_api(l)?),
+            };
+            carray::push_new(l, api, elem_type, count, data)?;
+        }
+        Value::Table(_) | Value::TableRef(_) => return Err(not_plain()),
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ mod errors;
 mod listener;
 pub mod message;
 mod reader;
+pub mod tables;
 mod writer;
 
 mod shared;

@@ -84,9 +84,8 @@ pub fn error_text(l: Lua, idx: c_int) -> Vec<u8> {
 fn push_args(tr: &mut Transfer, args: &Args) -> Result<c_int, CallError> {
     match *args {
         Args::Stack { from, first, last } => {
-            for i in first..=last {
-                tr.copy(from, i).map_err(|e| CallError::Arg(i, e))?;
-            }
+            tr.copy_range(from, first, last)
+                .map_err(|(i, e)| CallError::Arg(i, e))?;
             Ok((last - first + 1).max(0))
         }
         Args::Encoded(bytes) => {
@@ -157,15 +156,12 @@ pub fn call(busy: &Busy, args: Args, results: Option<Results>) -> Result<c_int, 
     if timed {
         to.push_bool(true);
     }
-    let mut back = Transfer::new(to);
-    for i in first..=last {
-        if let Err(e) = back.copy(l2, i) {
-            to.set_top(to_base);
-            if !same {
-                l2.set_top(base);
-            }
-            return Err(CallError::Result(i - first + 1, e));
+    if let Err((i, e)) = Transfer::new(to).copy_range(l2, first, last) {
+        to.set_top(to_base);
+        if !same {
+            l2.set_top(base);
         }
+        return Err(CallError::Result(i - first + 1, e));
     }
     // Called from the state's own interpreter: the copies are on top of the
     // same stack and the C function returns just those.

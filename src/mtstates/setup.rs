@@ -177,12 +177,9 @@ fn build(l: Lua, state: &State, setup: &Setup) -> LResult<Interp> {
         discard(l2);
         return Err(errors::out_of_memory());
     }
-    let mut tr = Transfer::new(l2);
-    for i in first..=last {
-        if let Err(e) = tr.copy(l, i) {
-            discard(l2);
-            return Err(errors::bad_transfer(i, e.as_bytes(), true));
-        }
+    if let Err((i, e)) = Transfer::new(l2).copy_range(l, first, last) {
+        discard(l2);
+        return Err(errors::bad_transfer(i, e.as_bytes(), true));
     }
     if l2.pcall(nargs + 1, ffi::LUA_MULTRET, 1) != ffi::LUA_OK {
         let text = error_text(l2, -1);
@@ -198,14 +195,11 @@ fn build(l: Lua, state: &State, setup: &Setup) -> LResult<Interp> {
             discard(l2);
             return Err(errors::out_of_memory());
         }
-        let mut back = Transfer::new(l);
-        for i in 3..=top {
-            if let Err(e) = back.copy(l2, i) {
-                discard(l2);
-                l.set_top(l_top);
-                let text = format!("state setup function returned bad parameter #{}: {e}", i - 1);
-                return Err(errors::state_result(text.as_bytes()));
-            }
+        if let Err((i, e)) = Transfer::new(l).copy_range(l2, 3, top) {
+            discard(l2);
+            l.set_top(l_top);
+            let text = format!("state setup function returned bad parameter #{}: {e}", i - 1);
+            return Err(errors::state_result(text.as_bytes()));
         }
     }
     if n < 1 || l2.type_of(2) != ffi::LUA_TFUNCTION {

@@ -1,14 +1,17 @@
 //! Copies values between two Lua stacks (mtstates.md §4): nil, booleans,
 //! numbers (integer subtype kept on 5.3+; integral values become integers
 //! on 5.1/5.2), strings, light userdata and carrays (copied into a new
-//! writable carray made by the target's `require('carray')`). Everything
-//! else is refused with `type '<t>' not supported`.
+//! writable carray made by the target's `require('carray')`) and tables of
+//! those (our extension, through the message encoding). Everything else is
+//! refused with `type '<t>' not supported`.
 
 use crate::capi::Missing;
 use crate::capi::carray::{self, Api};
-use crate::core::encoding::Value;
+use crate::core::encoding::{self, Value};
 use crate::ffi;
-use crate::lua::{Integer, Lua, float_to_integer};
+use crate::lua::{Integer, Lua};
+use crate::mtmsg::message::{Refusal, STATE, classify};
+use crate::mtmsg::tables::{Encoder, push_table};
 use std::ffi::{c_int, c_void};
 
 /// Pushes values onto one target stack; caches the target's Carray API.
@@ -22,30 +25,42 @@ impl Transfer {
         Transfer { to, carray: None }
     }
 
-    /// Copies the value at `idx` of `from` onto the target. The caller has
-    /// checked the target's stack space. Err is the message text.
-    pub fn copy(&mut self, from: Lua, idx: c_int) -> Result<(), String> {
-        let to = self.to;
-        match from.type_of(idx) {
-            ffi::LUA_TNIL => to.push_nil(),
-            ffi::LUA_TBOOLEAN => to.push_bool(from.to_boolean(idx)),
-            ffi::LUA_TNUMBER => push_number(from, idx, to),
-            ffi::LUA_TSTRING => {
-                let s = from.to_bytes(idx).unwrap_or_default();
-                to.push_bytes(s)
+    /// Copies the values `first..=last` of `from` onto the target (stack
+    /// space checked by the caller). Err is the index in `from` of the
+    /// value that cannot travel, and the message text.
+    pub fn copy_range(&mut self, from: Lua, first: c_int, last: c_int) -> Result<(), (c_int, String)> {
+        for i in first..=last {
+            let copied = match classify(from, i, STATE) {
+                Ok(v) => self.push_value(v),
+                Err(Refusal::Table) => self.copy_table(from, i),
+                Err(r) => Err(r.text()),
+            };
+            if let Err(e) = copied {
+                return Err((i, e));
             }
-            ffi::LUA_TLIGHTUSERDATA => to.push_light_userdata(from.to_userdata(idx)),
-            ffi::LUA_TUSERDATA => match carray::readable(from, idx) {
-                Ok(Some(a)) => self.new_carray(a.elem_type, a.count, a.data)?,
-                Ok(None) | Err(Missing::NoApi) => return Err(not_supported("userdata")),
-                Err(Missing::VersionMismatch) => return Err("carray version mismatch".into()),
-            },
-            t => return Err(not_supported(type_name(t))),
         }
         Ok(())
     }
 
-    /// Pushes a decoded message value (Receiver C API writers).
+    /// A table goes through the message encoding (Lua-side recursion,
+    /// sharing and the nesting limit live there).
+    #[cold]
+    fn copy_table(&mut self, from: Lua, idx: c_int) -> Result<(), String> {
+        let mut encoder = Encoder::pooled(STATE);
+        let pushed = match encoder.encode(from, idx) {
+            Err(f) => Err(f.state_text()),
+            Ok(()) => match encoding::decode(&encoder.out) {
+                Some((table, _)) => push_table(self.to, table, &mut self.carray)
+                    .map_err(|e| String::from_utf8_lossy(&e.into_text(self.to)).into_owned()),
+                None => Err("table encoding failed".into()),
+            },
+        };
+        encoder.recycle();
+        pushed
+    }
+
+    /// Pushes a message value onto the target (arrays as new carrays).
+    #[inline(always)]
     pub fn push_value(&mut self, v: Value) -> Result<(), String> {
         let to = self.to;
         match v {
@@ -55,7 +70,8 @@ impl Transfer {
             Value::Number(n) => to.push_number(n),
             Value::String(s) => to.push_bytes(s),
             Value::LightUserdata(p) => to.push_light_userdata(p as *mut c_void),
-            Value::CFunction(_) => return Err(not_supported("function")),
+            Value::CFunction(_) => return Err(Refusal::Type("function").text()),
+            Value::Table(_) | Value::TableRef(_) => return Err(Refusal::Table.text()),
             Value::Array {
                 elem_type, count, data, ..
             } => self.new_carray(elem_type, count, data)?,
@@ -90,39 +106,6 @@ impl Transfer {
         }
         Ok(())
     }
-}
-
-fn not_supported(type_name: &str) -> String {
-    format!("type '{type_name}' not supported")
-}
-
-fn type_name(t: c_int) -> &'static str {
-    match t {
-        ffi::LUA_TTABLE => "table",
-        ffi::LUA_TFUNCTION => "function",
-        ffi::LUA_TTHREAD => "thread",
-        ffi::LUA_TUSERDATA | ffi::LUA_TLIGHTUSERDATA => "userdata",
-        ffi::LUA_TNONE => "no value",
-        _ => "?",
-    }
-}
-
-/// Integers stay integers (5.3+); on 5.1/5.2 integral values are pushed as
-/// integers, which turns -0.0 into 0 (as the original does there).
-fn push_number(from: Lua, idx: c_int, to: Lua) {
-    if let Some(i) = from.to_exact_integer(idx) {
-        to.push_integer(i);
-        return;
-    }
-    let n = from.raw_number(idx);
-    #[cfg(any(lua_api = "51", lua_api = "52"))]
-    if let Some(i) = float_to_integer(n) {
-        to.push_integer(i);
-        return;
-    }
-    #[cfg(not(any(lua_api = "51", lua_api = "52")))]
-    let _ = float_to_integer;
-    to.push_number(n);
 }
 
 /// The Carray C API of `require('carray')` in `l` (protected; stack balanced).

@@ -7,12 +7,12 @@
 //! upvalues) move by `string.dump`; arguments and results are message values.
 
 use crate::class;
-use crate::core::encoding::{Value, Values};
 use crate::core::sync::{lock, wait, wait_until};
 use crate::core::time::deadline_after;
 use crate::ffi;
 use crate::lua::{Error, LResult, Lua, open_libs};
 use crate::lua_fn;
+use crate::mtmsg::message::Candidates;
 use std::ffi::{CStr, c_int};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -62,27 +62,9 @@ fn encode_values(l: Lua, first: c_int, last: c_int) -> LResult<Vec<u8>> {
     Ok(out)
 }
 
-/// Pushes decoded values (arrays are not supported across threads here).
-fn push_values(l: Lua, bytes: &[u8]) -> c_int {
-    let n = Values::new(bytes).count() as c_int;
-    if !l.check_stack(n + ffi::LUA_MINSTACK) {
-        return 0;
-    }
-    for v in Values::new(bytes) {
-        match v {
-            Value::Nil | Value::Array { .. } => l.push_nil(),
-            Value::Boolean(b) => l.push_bool(b),
-            Value::Integer(i) => l.push_integer(i as _),
-            Value::Number(x) => l.push_number(x),
-            Value::String(s) => l.push_bytes(s),
-            Value::LightUserdata(p) => l.push_light_userdata(p as *mut _),
-            Value::CFunction(p) => {
-                // SAFETY: p was read from a C function value of this process.
-                l.push_cfunction(unsafe { std::mem::transmute::<usize, ffi::lua_CFunction>(p) })
-            }
-        }
-    }
-    n
+/// Pushes decoded values: the thread's arguments or its results.
+fn push_values(l: Lua, bytes: &[u8]) -> LResult<c_int> {
+    crate::mtmsg::message::push_values(l, bytes, None, Candidates::none()).map(|(n, _)| n)
 }
 
 /// Checks that the function at `idx` has no upvalues other than `_ENV`.
@@ -177,13 +159,16 @@ fn run_in(l: Lua, code: &[u8], args: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
     if l.load_buffer(code, c"=mtthread") != ffi::LUA_OK {
         return Err(l.error_message(-1));
     }
-    let nargs = push_values(l, args);
+    let nargs = push_values(l, args).map_err(|e| e.into_text(l))?;
     if l.pcall(nargs, ffi::LUA_MULTRET, 1) != ffi::LUA_OK {
         return Err(l.error_message(-1));
     }
     let top = l.top();
-    encode_values(l, 2, top)
-        .map_err(|_| b"mtthread: the thread function returned a value that cannot be passed".to_vec())
+    encode_values(l, 2, top).map_err(|e| {
+        let mut text = b"mtthread: the thread function returned a value that cannot be passed: ".to_vec();
+        text.extend(e.into_text(l));
+        text
+    })
 }
 
 lua_fn! { fn join(l) {
@@ -221,7 +206,7 @@ lua_fn! { fn join(l) {
     match outcome {
         Ok(results) => {
             l.push_bool(true);
-            Ok(1 + push_values(l, &results))
+            Ok(1 + push_values(l, &results)?)
         }
         Err(msg) => {
             l.push_bool(false);

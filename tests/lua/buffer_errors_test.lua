@@ -176,7 +176,7 @@ end
 ------------------------------------------------------------------------------
 do
     for i = 1, 1000 do
-        pcall(b.addmsg, b, {})
+        pcall(b.addmsg, b, {f = print, g = function() end})
         pcall(b.nextmsg, b, "x")
         pcall(mtmsg.buffer, "no such buffer " .. i)
         pcall(mtmsg.newbuffer, "n", "x")

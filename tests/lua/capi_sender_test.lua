@@ -13,7 +13,7 @@ local carray = require "carray"
 local collect = H.collect
 
 -- sender value types
-local NIL, BOOLEAN, INTEGER, NUMBER, CFUNCTION, STRING, ARRAY = 1, 2, 3, 4, 6, 7, 8
+local NIL, BOOLEAN, INTEGER, NUMBER, CFUNCTION, STRING, ARRAY, TABLE = 1, 2, 3, 4, 6, 7, 8, 9
 
 local function types_of(m)
     local t = {}
@@ -51,6 +51,22 @@ do
     T.eq(m[15], long)
     T.eq(m[16], 0)
     T.eq(b:msgcnt(), 0, "the message was removed")
+
+    -- tables (our extension): one TABLE value each, no payload, stepped
+    -- over whole (nested tables and arrays in them included); a table met
+    -- again in the message is another TABLE value; what follows is intact
+    local shared = { "s", { dbl, { ints } } }
+    local cyc = { shared = shared }
+    cyc.self = cyc
+    b:addmsg(1, cyc, "after table", shared, 2.5, {}, cyc, long, { [shared] = shared })
+    msgs, rc = capitest.sender_drain(b, 1, 0)
+    T.eq(rc, 0)
+    m = msgs[1]
+    T.eq(m.n, 9)
+    T.eq(types_of(m), table.concat({ INTEGER, TABLE, STRING, TABLE, NUMBER, TABLE, TABLE, STRING, TABLE }, ","))
+    T.eq(m[1], 1); T.eq(m[3], "after table"); T.eq(m[5], 2.5); T.eq(m[8], long)
+    for _, i in ipairs({ 2, 4, 6, 7, 9 }) do T.eq(m[i], "<table>", "no payload in value " .. i) end
+    T.eq(b:msgcnt(), 0)
 
     -- several messages, then rc 3 (no message)
     b:addmsg(1); b:addmsg(); b:addmsg("x", "y"); b:addmsg(nil)

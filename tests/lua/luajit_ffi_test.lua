@@ -45,6 +45,11 @@ do -- Sender: drain a buffer from FFI
     local v = rd:values()
     T.eq(v.n, 3); T.eq(v[1], "a"); T.eq(v[2], 2); T.eq(v[3], false)
     T.eq(s:next(rd, 0), 3, "no message")
+    -- a table (our extension) is one opaque value; what follows is intact
+    b:addmsg({ 1, { 2 } }, "after")
+    T.eq(s:next(rd, 0), 0)
+    v = rd:values()
+    T.eq(v.n, 2); T.eq(v[1], capi.TABLE); T.eq(v[2], "after")
 end
 
 do -- Notify: one empty message per notify

@@ -198,7 +198,7 @@ end
 do -- [27] unsupported values raise and store nothing
     local b = mtmsg.newbuffer()
     local w = mtmsg.newwriter()
-    argerr(function() w:add({}) end, 1, "add", "parameter type not supported")
+    argerr(function() w:add({f = function() end}) end, 1, "add", 'parameter type not supported: function at key "f"')
     argerr(function() w:add(1, function() end) end, 2, "add", "parameter type not supported")
     argerr(function() w:add(1, 2, coroutine.create(function() end)) end, 3, "add", "parameter type not supported")
     argerr(function() w:add(b) end, 1, "add", "parameter type not supported")
