@@ -3,7 +3,7 @@
 -- (found through debug.getmetatable, so new methods are covered too), with
 -- random argument types and values: nil, booleans, integers (huge,
 -- negative, boundaries), floats (NaN, inf, -0.0, tiny), strings (empty,
--- binary, long, numeric-looking), tables (also with hostile metatables),
+-- binary, long, numeric-looking), tables (also with hostile metatables, cycles, tables as keys),
 -- functions (Lua and C), coroutines, light userdata, and userdata of every
 -- kind (buffers, listeners, writers, readers, threads, states, carrays,
 -- a C notifier, a file). Wrong `self` values are tried too.
@@ -255,6 +255,9 @@ local function rand_value(depth)
         if (depth or 0) > 1 then return {} end
         local t = { rand_value((depth or 0) + 1), rand_value((depth or 0) + 1) }
         if math.random(3) == 1 then setmetatable(t, hostile_mt) end
+        -- tables travel (read raw): also cyclic ones and tables as keys
+        if math.random(4) == 1 then rawset(t, "self", t) end
+        if math.random(4) == 1 then rawset(t, t, rand_value((depth or 0) + 1) or 0) end
         return t
     elseif r <= 66 then
         local fs = { noup1, noup2, noup3, noup4, withup, print, error, mtmsg.newbuffer, tostring, coroutine.wrap(noup1) }
