@@ -53,3 +53,15 @@ ci_summary() {
     [ "$skip" -eq 0 ] || [ "$fail" -ne 0 ] || echo "$1: not complete: $skip step(s) could not run here"
     return $ci_status
 }
+
+# distro_cmodules VERSION: prints the distribution's directory of Lua C
+# modules for a version feature (lua51 .. lua55, luajit), if it exists:
+# Debian's lua-luv for the event-loop example and tests. The Rust tests
+# find it the same way (tests/common/mod.rs).
+distro_cmodules() {
+    local abi
+    case $1 in lua51|luajit) abi=5.1 ;; *) abi=${1#lua}; abi=${abi:0:1}.${abi:1} ;; esac
+    local dir="/usr/lib/$(uname -m)-linux-gnu/lua/$abi"
+    [ -d "$dir" ] && echo "$dir"
+    return 0
+}

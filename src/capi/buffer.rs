@@ -6,6 +6,7 @@ use super::notify::{self, ErrorHandler};
 use crate::core::buffer::{Buffer, PutError};
 use crate::core::memory::ReserveError;
 use crate::core::notifier::NotifyOutcome;
+use crate::core::time::Wait;
 use crate::lua::Lua;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -83,7 +84,7 @@ pub fn outcome_code(outcome: NotifyOutcome, eh: ErrorHandler, ehdata: *mut c_voi
 pub unsafe fn notify(p: *mut c_void, eh: ErrorHandler, ehdata: *mut c_void) -> c_int {
     // SAFETY: retained by the caller.
     let b = unsafe { &*(p as *const Buffer) };
-    match b.put(false, false, 0, |_| {}) {
+    match b.put(false, Wait::Poll, 0, |_| {}) {
         Ok(outcome) => outcome_code(outcome, eh, ehdata),
         Err(e) => put_error_code(&e),
     }

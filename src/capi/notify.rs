@@ -3,7 +3,8 @@
 
 use super::{Header, Missing, find};
 use crate::core::buffer::Buffer;
-use crate::core::notifier::{Connected, Kind, Notifier};
+use crate::core::fd_notifier::{FdNotifier, Notified};
+use crate::core::notifier::{Connected, Kind, NOTIFY_CLOSED, Notifier};
 use crate::ffi::{self, lua_State};
 use crate::lua::{Error, LResult, Lua};
 use std::ffi::{CStr, c_char, c_int, c_void};
@@ -135,13 +136,16 @@ unsafe extern "C" fn buffer_notify(n: *mut c_void, eh: ErrorHandler, ehdata: *mu
     unsafe { super::buffer::notify(n, eh, ehdata) }
 }
 
+/// Version 0.0.2, no older versions chained.
+const HEADER: Header = Header {
+    version_major: 0,
+    version_minor: 0,
+    version_patch: 2,
+    next_capi: std::ptr::null(),
+};
+
 pub static BUFFER_API: Api = Api {
-    header: Header {
-        version_major: 0,
-        version_minor: 0,
-        version_patch: 2,
-        next_capi: std::ptr::null(),
-    },
+    header: HEADER,
     to_notifier: Some(buffer_to_notifier),
     retain: Some(buffer_retain),
     release: Some(buffer_release),
@@ -150,6 +154,55 @@ pub static BUFFER_API: Api = Api {
 
 pub fn publish_for_buffers(l: Lua) {
     super::publish(l, ID, &BUFFER_API as *const Api as *const c_void);
+}
+
+// ---- published by fd notifiers ---------------------------------------------
+
+unsafe extern "C-unwind" fn fd_to_notifier(l: *mut lua_State, idx: c_int) -> *mut c_void {
+    crate::mtmsg::fd_notifier::to_notifier(Lua(l), idx).map_or(std::ptr::null_mut(), |p| p as *mut c_void)
+}
+
+unsafe extern "C" fn fd_retain(n: *mut c_void) {
+    if !n.is_null() {
+        // SAFETY: n came from fd_to_notifier, alive while its holder retains it.
+        unsafe { std::sync::Arc::increment_strong_count(n as *const FdNotifier) };
+    }
+}
+
+unsafe extern "C" fn fd_release(n: *mut c_void) {
+    if !n.is_null() {
+        // SAFETY: releases the reference taken by fd_retain.
+        unsafe { std::sync::Arc::decrement_strong_count(n as *const FdNotifier) };
+    }
+}
+
+/// 0 done, 1 closed, 2 the write failed (the text goes to `eh`).
+unsafe extern "C" fn fd_notify(n: *mut c_void, eh: ErrorHandler, ehdata: *mut c_void) -> c_int {
+    if n.is_null() {
+        return NOTIFY_CLOSED;
+    }
+    // SAFETY: retained by the caller.
+    let n = unsafe { &*(n as *const FdNotifier) };
+    match n.notify() {
+        Notified::Done => 0,
+        Notified::Closed => NOTIFY_CLOSED,
+        Notified::Failed(e) => {
+            report(eh, ehdata, &format!("mtmsg.fdnotifier: write failed: {e}"));
+            2
+        }
+    }
+}
+
+pub static FD_NOTIFIER_API: Api = Api {
+    header: HEADER,
+    to_notifier: Some(fd_to_notifier),
+    retain: Some(fd_retain),
+    release: Some(fd_release),
+    notify: Some(fd_notify),
+};
+
+pub fn publish_for_fd_notifiers(l: Lua) {
+    super::publish(l, ID, &FD_NOTIFIER_API as *const Api as *const c_void);
 }
 
 /// Passes `text` to an error handler, if there is one.

@@ -6,6 +6,7 @@ use super::Header;
 use super::notify::ErrorHandler;
 use crate::core::encoding::{self, Value};
 use crate::core::memory::{ByteArea, ReserveError};
+use crate::core::time::Wait;
 use crate::ffi::lua_State;
 use std::ffi::{CStr, c_char, c_float, c_int, c_void};
 
@@ -214,7 +215,9 @@ unsafe extern "C" fn buffer_msg_to_receiver(
         return 1;
     };
     let bytes = w.elements.bytes();
-    let rc = match b.put(clear != 0, nonblock != 0, bytes.len(), |out| out.copy_from_slice(bytes)) {
+    let rc = match b.put(clear != 0, Wait::once(nonblock != 0), bytes.len(), |out| {
+        out.copy_from_slice(bytes)
+    }) {
         Ok(outcome) => super::buffer::outcome_code(outcome, eh, ehdata),
         Err(e) => super::buffer::put_error_code(&e),
     };

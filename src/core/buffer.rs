@@ -77,6 +77,10 @@ pub(super) struct GroupState {
     pub listener: Option<ListenerState>,
     /// Threads asleep on `events`: wake-ups are skipped when none sleep.
     sleepers: Sleepers,
+    /// Writers waiting for room in a full buffer of this group (`putmsg`):
+    /// while there are any, taking a message counts as a change (`wake`).
+    /// Programs that never wait for room pay nothing for this on `take`.
+    room_waiters: usize,
 }
 
 /// A lock domain: one lock and one event counter for a set of buffers.
@@ -102,6 +106,7 @@ impl Group {
                 free: Vec::new(),
                 listener,
                 sleepers: Sleepers::new(),
+                room_waiters: 0,
             }),
             events: EventCount::new(),
             spin: SpinBudget::new(),
@@ -160,7 +165,7 @@ impl Group {
         loop {
             if let Some(slot) = pick(&mut g)? {
                 let (r, due, detached) = g.take_from_slot(slot, f).map_err(TakeError::Rejected)?;
-                drop(g);
+                self.release_room(g);
                 drop(detached);
                 return Ok(Some((r, notify_slot(self, slot, Kind::Removed, due))));
             }
@@ -170,6 +175,23 @@ impl Group {
                 return Ok(None);
             }
         }
+    }
+
+    /// Unlocks after room was freed: wakes the writers waiting for room,
+    /// if there are any (then every waiter, who all re-check).
+    pub fn release_room(&self, g: Guard<'_>) {
+        if g.room_waiters > 0 {
+            self.wake(g);
+        }
+    }
+
+    /// Waits for room as a writer: like `wait`, counted in `room_waiters`
+    /// so that takers wake it.
+    fn wait_for_room<'a>(&'a self, mut g: Guard<'a>, how: Wait) -> (Guard<'a>, bool) {
+        g.room_waiters += 1;
+        let (mut g, more) = self.wait(g, how);
+        g.room_waiters -= 1;
+        (g, more)
     }
 
     /// Unlocks and wakes every waiter (they re-check their condition).
@@ -391,44 +413,55 @@ impl Buffer {
     }
 
     /// Adds one message whose elements take `len` bytes, written by `write`.
-    /// `replace` discards the queued messages first (setmsg; the discard
-    /// happens even if the new message then does not fit, as the original).
+    /// `replace` discards the queued messages first (setmsg; a failed
+    /// setmsg leaves the buffer as it was). A full fixed-size buffer gives
+    /// `Memory(Full)` once `how` has no time left: `Wait::once` never waits
+    /// for room, a timeout waits for a reader to free it (`putmsg`). A
+    /// message larger than the whole buffer fails at once (`TooLarge`).
     /// Returns the outcome of the ">" notifier.
     pub fn put(
         &self,
         replace: bool,
-        nonblock: bool,
+        how: Wait,
         len: usize,
         write: impl FnOnce(&mut [u8]),
     ) -> Result<NotifyOutcome, PutError> {
-        let elements = Elements::prepare(len, write).map_err(PutError::Memory)?;
-        let how = if nonblock { Wait::TryOnce } else { Wait::Poll };
+        let mut elements = Elements::prepare(len, write).map_err(PutError::Memory)?;
         let Some(mut g) = self.group.lock_for(how) else {
             elements.recycle();
             return Err(PutError::Busy);
         };
-        let s = g.slot(self.slot);
-        let refused = if s.closed {
-            Some(PutError::Closed)
-        } else if s.aborted {
-            Some(PutError::Aborted)
-        } else {
-            None
+        let failed = loop {
+            let s = g.slot(self.slot);
+            if s.closed {
+                break PutError::Closed;
+            } else if s.aborted {
+                break PutError::Aborted;
+            }
+            match s.queue.push(replace, elements) {
+                Ok(()) => return Ok(self.added(g, replace)),
+                Err((ReserveError::Full, unused)) => {
+                    elements = unused;
+                    let (g2, more) = self.group.wait_for_room(g, how);
+                    g = g2;
+                    if !more {
+                        break PutError::Memory(ReserveError::Full);
+                    }
+                }
+                Err((e, unused)) => {
+                    elements = unused;
+                    break PutError::Memory(e);
+                }
+            }
         };
-        // setmsg replaces the queued messages only if the new one fits
-        // (decisions.md [30]: a failed setmsg leaves the buffer as it was).
-        let stored = match refused {
-            Some(e) => Err((e, elements)),
-            None => s
-                .queue
-                .push(replace, elements)
-                .map_err(|(e, els)| (PutError::Memory(e), els)),
-        };
-        if let Err((e, elements)) = stored {
-            drop(g);
-            elements.recycle();
-            return Err(e);
-        }
+        drop(g);
+        elements.recycle();
+        Err(failed)
+    }
+
+    /// Counts a message just stored, unlocks and wakes, and calls the ">"
+    /// notifier if it is due.
+    fn added(&self, mut g: Guard<'_>, replace: bool) -> NotifyOutcome {
         let s = g.slot(self.slot);
         if replace {
             s.count = 0;
@@ -438,14 +471,12 @@ impl Buffer {
         let due = s.notifiers[Kind::Added as usize]
             .clone()
             .filter(|n| n.is_due(Kind::Added, count));
-        if replace {
+        if replace || count == 1 {
             // setmsg keeps the buffer's place in the listener's ready queue.
-            g.make_ready(self.slot);
-        } else if count == 1 {
             g.make_ready(self.slot);
         }
         self.group.wake(g);
-        Ok(self.notify(Kind::Added, due))
+        self.notify(Kind::Added, due)
     }
 
     /// Takes the next message: `f` gets its element bytes under the lock
@@ -482,8 +513,7 @@ impl Buffer {
 
     /// Removes all messages. Err(Busy) in nonblock mode when busy.
     pub fn clear(&self, nonblock: bool) -> Result<(), PutError> {
-        let how = if nonblock { Wait::TryOnce } else { Wait::Poll };
-        let mut g = self.group.lock_for(how).ok_or(PutError::Busy)?;
+        let mut g = self.group.lock_for(Wait::once(nonblock)).ok_or(PutError::Busy)?;
         let s = g.slot(self.slot);
         if s.closed {
             return Err(PutError::Closed);
@@ -491,6 +521,7 @@ impl Buffer {
         s.queue.clear();
         s.count = 0;
         g.unready(self.slot);
+        self.group.release_room(g);
         Ok(())
     }
 

@@ -125,8 +125,7 @@ impl Listener {
 
     /// Empties every connected buffer. Err(Busy) in nonblock mode when busy.
     pub fn clear(&self, nonblock: bool) -> Result<(), PutError> {
-        let how = if nonblock { Wait::TryOnce } else { Wait::Poll };
-        let mut g = self.group.lock_for(how).ok_or(PutError::Busy)?;
+        let mut g = self.group.lock_for(Wait::once(nonblock)).ok_or(PutError::Busy)?;
         if g.listener.as_ref().is_some_and(|l| l.closed) {
             return Err(PutError::Closed);
         }
@@ -142,7 +141,7 @@ impl Listener {
             g.unready(i);
         }
         let dropped: Vec<_> = orphans.into_iter().map(|i| g.remove_slot(i)).collect();
-        drop(g);
+        self.group.release_room(g);
         drop(dropped);
         Ok(())
     }

@@ -5,6 +5,7 @@
 pub mod abort;
 pub mod buffer;
 pub mod encoding;
+pub mod fd_notifier;
 pub mod listener;
 pub mod lock;
 pub mod memory;

@@ -25,6 +25,12 @@ pub enum Wait {
 }
 
 impl Wait {
+    /// One attempt that does not wait for anything but, unless `nonblock`,
+    /// the lock: how `addmsg`, `setmsg` and `clear` go about it.
+    pub fn once(nonblock: bool) -> Wait {
+        if nonblock { Wait::TryOnce } else { Wait::Poll }
+    }
+
     /// The wait for an optional timeout in seconds and the nonblock flag.
     /// NaN counts as 0, like a negative timeout.
     pub fn from_timeout(timeout: Option<f64>, nonblock: bool) -> Wait {

@@ -19,6 +19,7 @@ pub fn register(l: Lua) {
     let own: &[(&CStr, crate::lua::Function)] = &[
         (c"addmsg", addmsg),
         (c"setmsg", setmsg),
+        (c"putmsg", putmsg),
         (c"msgcnt", msgcnt),
         (c"clear", clear),
         (c"nextmsg", nextmsg),
@@ -43,34 +44,52 @@ pub fn describe(b: &Buffer) -> Vec<u8> {
     shared::describe(b)
 }
 
-/// addmsg / setmsg / writer:addmsg share this: puts `len` bytes written by
-/// `write` and returns the Lua result (true, false, or the error).
-pub fn put_message(
-    b: &Buffer,
-    replace: bool,
-    nonblock: bool,
-    len: usize,
-    write: impl FnOnce(&mut [u8]),
-) -> LResult<bool> {
-    match b.put(replace, nonblock, len, write) {
+/// addmsg / setmsg / putmsg and the writer's share this: puts `len` bytes
+/// written by `write` and returns the Lua result (true, false, or the error).
+pub fn put_message(b: &Buffer, replace: bool, how: Wait, len: usize, write: impl FnOnce(&mut [u8])) -> LResult<bool> {
+    match b.put(replace, how, len, write) {
         Ok(outcome) => errors::notified(outcome).map(|_| true),
         Err(e) => errors::put(e, &describe(b)),
     }
 }
 
-fn add_or_set(l: Lua, replace: bool) -> LResult {
-    let (r, b) = this(l)?;
+/// addmsg, setmsg and putmsg: the message is the arguments from `first` on.
+fn add_or_set(l: Lua, replace: bool, how: Wait, first: c_int) -> LResult {
+    let (_, b) = this(l)?;
     let top = l.top();
-    let mut args = message::Args::new(l, 2, top);
+    let mut args = message::Args::new(l, first, top);
     args.read()?;
-    let ok = put_message(b, replace, r.nonblock, args.len, |out| args.write(out))?;
+    let ok = put_message(b, replace, how, args.len, |out| args.write(out))?;
     l.push_bool(ok);
     Ok(1)
 }
 
-lua_fn! { fn addmsg(l) { add_or_set(l, false) }}
+lua_fn! { fn addmsg(l) {
+    let (r, _) = this(l)?;
+    add_or_set(l, false, Wait::once(r.nonblock), 2)
+}}
 
-lua_fn! { fn setmsg(l) { add_or_set(l, true) }}
+lua_fn! { fn setmsg(l) {
+    let (r, _) = this(l)?;
+    add_or_set(l, true, Wait::once(r.nonblock), 2)
+}}
+
+// `putmsg(timeout, ...)` (an extension): addmsg that waits for room in a
+// full fixed-size buffer, at most `timeout` seconds (nil: no limit).
+lua_fn! { fn putmsg(l) {
+    let (r, _) = this(l)?;
+    let how = Wait::from_timeout(timeout_arg(l, 2)?, r.nonblock);
+    add_or_set(l, false, how, 3)
+}}
+
+/// An optional timeout in seconds at `idx`: a number (not NaN) or nil.
+pub fn timeout_arg(l: Lua, idx: c_int) -> LResult<Option<f64>> {
+    match l.type_of(idx) {
+        ffi::LUA_TNONE | ffi::LUA_TNIL => Ok(None),
+        ffi::LUA_TNUMBER if !l.raw_number(idx).is_nan() => Ok(Some(l.raw_number(idx))),
+        _ => Err(Error::arg(idx, "timeout seconds or nil expected")),
+    }
+}
 
 lua_fn! { fn msgcnt(l) {
     let (_, b) = this(l)?;

@@ -2,6 +2,7 @@
 
 mod buffer;
 mod errors;
+pub mod fd_notifier;
 mod listener;
 pub mod message;
 mod reader;
@@ -34,6 +35,7 @@ pub fn open(l: Lua) -> LResult {
     listener::register(l);
     writer::register(l);
     reader::register(l);
+    fd_notifier::register(l);
 
     l.new_table(0, 16);
     l.set_functions(&[
@@ -43,6 +45,7 @@ pub fn open(l: Lua) -> LResult {
         (c"listener", listener_lookup),
         (c"newwriter", writer::new),
         (c"newreader", reader::new),
+        (c"newfdnotifier", fd_notifier::new),
         (c"abort", abort_fn),
         (c"isabort", isabort),
         (c"time", time_fn),

@@ -1,7 +1,7 @@
 //! `mtmsg.writer`: builds a message element by element, then adds it to a
 //! buffer in one step. A plain per-state object.
 
-use super::buffer::put_message;
+use super::buffer::{put_message, timeout_arg};
 use super::errors;
 use super::message;
 use super::shared::{self, Shared};
@@ -9,6 +9,7 @@ use crate::class;
 use crate::core::buffer::Buffer;
 use crate::core::buffer::{DEFAULT_GROW, DEFAULT_SIZE};
 use crate::core::memory::{ByteArea, ReserveError};
+use crate::core::time::Wait;
 use crate::lua::{Error, LResult, Lua};
 use crate::lua_fn;
 use std::ffi::CStr;
@@ -27,6 +28,7 @@ pub fn register(l: Lua) {
         &[
             (c"add", add),
             (c"addmsg", addmsg),
+            (c"putmsg", putmsg),
             (c"setmsg", setmsg),
             (c"clear", clear),
         ],
@@ -96,17 +98,18 @@ lua_fn! { fn add(l) {
     Ok(0)
 }}
 
-fn send(l: Lua, replace: bool) -> LResult {
+/// addmsg, setmsg and putmsg: `how` gets the buffer reference's nonblock flag.
+fn send(l: Lua, replace: bool, how: impl FnOnce(bool) -> Wait) -> LResult {
     let w = this(l)?;
     let Some(r) = shared::peer::<Buffer>(l, 2, 1) else {
         return Err(Error::type_error(l, 2, "mtmsg.buffer"));
     };
-    let nonblock = r.nonblock;
+    let how = how(r.nonblock);
     let b = r
         .get()
         .ok_or_else(|| Error::plain("mtmsg: buffer reference already collected"))?;
     let bytes = w.elements.bytes();
-    let ok = put_message(b, replace, nonblock, bytes.len(), |out| out.copy_from_slice(bytes))?;
+    let ok = put_message(b, replace, how, bytes.len(), |out| out.copy_from_slice(bytes))?;
     if ok {
         w.elements.clear();
     }
@@ -114,9 +117,15 @@ fn send(l: Lua, replace: bool) -> LResult {
     Ok(1)
 }
 
-lua_fn! { fn addmsg(l) { send(l, false) }}
+lua_fn! { fn addmsg(l) { send(l, false, Wait::once) }}
 
-lua_fn! { fn setmsg(l) { send(l, true) }}
+lua_fn! { fn setmsg(l) { send(l, true, Wait::once) }}
+
+// `putmsg(buffer [, timeout])` (an extension): addmsg that waits for room.
+lua_fn! { fn putmsg(l) {
+    let timeout = timeout_arg(l, 3)?;
+    send(l, false, |nonblock| Wait::from_timeout(timeout, nonblock))
+}}
 
 lua_fn! { fn clear(l) {
     this(l)?.elements.clear();

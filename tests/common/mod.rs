@@ -79,8 +79,30 @@ pub fn module_dir() -> &'static Path {
     })
 }
 
+/// Our modules first, then the distribution's Lua C modules for the Lua
+/// version under test (Debian's lua-luv for the event-loop tests), the
+/// same directory `ci/lua` adds.
 pub fn lua_cpath() -> String {
-    format!("{}/?.so", module_dir().display())
+    let mut path = format!("{}/?.so", module_dir().display());
+    if let Some(dir) = distribution_cmodules() {
+        path.push_str(&format!(";{dir}/?.so"));
+    }
+    path
+}
+
+/// `/usr/lib/<arch>-linux-gnu/lua/<5.x>` for the version under test, if it
+/// exists (LuaJIT uses 5.1's).
+fn distribution_cmodules() -> Option<String> {
+    let abi = match env!("MTMSG_LUA_VERSION") {
+        "lua51" | "luajit" => "5.1",
+        "lua52" => "5.2",
+        "lua53" => "5.3",
+        "lua54" => "5.4",
+        "lua55" => "5.5",
+        _ => return None,
+    };
+    let dir = format!("/usr/lib/{}-linux-gnu/lua/{abi}", std::env::consts::ARCH);
+    Path::new(&dir).is_dir().then_some(dir)
 }
 
 pub fn lua_path() -> String {

@@ -83,6 +83,36 @@ T.luajit = type(jit) == "table"
 -- Lua 5.3+ with a separate integer subtype
 T.has_integers = math.type ~= nil
 
+-- luv (libuv's Lua binding, Debian's lua-luv, found through LUA_CPATH) for
+-- the event-loop checks, or nil where it cannot be had: Debian has no luv
+-- for Lua 5.5 (said on stdout); elsewhere a missing luv fails the test in
+-- CI (MTMSG_CI_STRICT=1) and is reported as skipped on a developer machine.
+function T.luv()
+    local ok, uv = pcall(require, "luv")
+    if ok then return uv end
+    if _VERSION == "Lua 5.5" then
+        print("no luv for Lua 5.5 (Debian packages it for 5.1-5.4): event-loop checks not run")
+        return nil
+    end
+    if os.getenv("MTMSG_CI_STRICT") == "1" then
+        error("luv is missing (apt-get install lua-luv): " .. tostring(uv), 2)
+    end
+    print("SKIP event-loop checks: luv is missing (apt-get install lua-luv)")
+    return nil
+end
+
+-- The number of open file descriptors of this process (Linux /proc).
+function T.open_fds()
+    local stat = assert(io.open("/proc/self/stat"))
+    local pid = stat:read("*l"):match("^(%d+)")
+    stat:close()
+    local ls = assert(io.popen("ls /proc/" .. pid .. "/fd"))
+    local n = 0
+    for _ in ls:lines() do n = n + 1 end
+    ls:close()
+    return n
+end
+
 function T.done(name)
     print(string.format("%s: %d checks passed", name or arg and arg[0] or "test", checks))
 end

@@ -1,0 +1,273 @@
+-- mtmsg.newfdnotifier() (an extension): a notifier with a file descriptor
+-- that is readable while a notification is pending, for event loops.
+-- Methods and errors, bursts coalescing into one readable state, buffers
+-- and listeners' buffers notifying it, the Notify C API from C threads,
+-- no descriptor leaked over create/close/collect cycles, and a real event
+-- loop (luv) waiting on a buffer and a timer at once, with the wake-up
+-- latency from another thread.
+-- Thread functions have no upvalues (they are moved by string.dump).
+local T = require "testlib"
+local U = require "buftest_util"
+local mtmsg = require "mtmsg"
+local capitest = require "capitest"
+
+local CLOSED = "mtmsg.error.object_closed: mtmsg.fdnotifier"
+
+------------------------------------------------------------------------------
+-- The object: fd, drain, notify, close, isclosed, tostring, type
+------------------------------------------------------------------------------
+do
+    local n = mtmsg.newfdnotifier()
+    T.eq(mtmsg.type(n), "mtmsg.fdnotifier")
+    local fd = n:fd()
+    T.eq(type(fd), "number")
+    T.check(fd >= 0 and fd == math.floor(fd), "fd is a descriptor number: " .. fd)
+    T.eq(n:fd(), fd, "the same descriptor every time")
+    T.check(tostring(n):find("^mtmsg%.fdnotifier: ") and tostring(n):find("(fd=" .. fd .. ")", 1, true),
+        tostring(n))
+    T.eq(n:isclosed(), false)
+    T.results(T.pack(n:drain()), false)
+    T.results(T.pack(n:notify()))
+    T.results(T.pack(n:drain()), true)
+    T.results(T.pack(n:drain()), false)
+    -- a burst is one pending state
+    for _ = 1, 1000 do n:notify() end
+    T.eq(n:drain(), true)
+    T.eq(n:drain(), false)
+    n:close()
+    T.eq(n:isclosed(), true)
+    T.check(tostring(n):find("(closed)", 1, true), tostring(n))
+    T.raises_exactly(function() n:fd() end, CLOSED)
+    T.raises_exactly(function() n:drain() end, CLOSED)
+    T.raises_exactly(function() n:notify() end, CLOSED)
+    n:close()   -- twice is fine
+    -- methods check self
+    T.raises(function() n.fd(mtmsg.newbuffer()) end, "mtmsg.fdnotifier expected")
+    T.raises(function() n.drain(nil) end, "mtmsg.fdnotifier expected")
+    -- each notifier has its own descriptor
+    local a, b = mtmsg.newfdnotifier(), mtmsg.newfdnotifier()
+    T.check(a:fd() ~= b:fd(), "distinct descriptors")
+    a:notify()
+    T.eq(b:drain(), false, "notifying one does not touch another")
+    T.eq(a:drain(), true)
+    a:close(); b:close()
+end
+
+------------------------------------------------------------------------------
+-- As a buffer's notifier: ">" on additions (threshold honoured), "<" on
+-- removals; a closed notifier is disconnected by the buffer
+------------------------------------------------------------------------------
+do
+    local n = mtmsg.newfdnotifier()
+    local b = mtmsg.newbuffer()
+    b:notifier(n)
+    T.eq(n:drain(), false)
+    b:addmsg(1)
+    T.eq(n:drain(), true, "addmsg notifies")
+    for i = 1, 100 do b:addmsg(i) end
+    T.eq(n:drain(), true, "a burst of 100 messages: one pending state")
+    T.eq(n:drain(), false)
+    b:setmsg("x")
+    T.eq(n:drain(), true, "setmsg notifies")
+    local w = mtmsg.newwriter()
+    w:add(1); w:addmsg(b)
+    T.eq(n:drain(), true, "writer:addmsg notifies")
+    b:nextmsg(); b:nextmsg()
+    T.eq(n:drain(), false, "removals do not notify '>'")
+    b:notifier(nil)
+    b:addmsg(1)
+    T.eq(n:drain(), false, "disconnected")
+    -- threshold: notified when more than 2 messages are queued
+    b:clear()
+    b:notifier(n, ">", 2)
+    b:addmsg(1); b:addmsg(2)
+    T.eq(n:drain(), false, "2 messages: not above the threshold")
+    b:addmsg(3)
+    T.eq(n:drain(), true, "3 messages: notified")
+    -- "<": a producer waits for the consumer to read
+    local r = mtmsg.newfdnotifier()
+    b:notifier(r, "<")
+    b:nextmsg()
+    T.eq(r:drain(), true, "nextmsg notifies '<'")
+    -- one notifier for several buffers, among them a listener's
+    local l = mtmsg.newlistener()
+    local lb1, lb2 = l:newbuffer(), l:newbuffer()
+    local s = mtmsg.newfdnotifier()
+    lb1:notifier(s); lb2:notifier(s); b:notifier(nil); b:notifier(s)
+    lb2:addmsg("x")
+    T.eq(s:drain(), true, "a listener's buffer notifies")
+    lb1:addmsg("y"); b:addmsg("z")
+    T.eq(s:drain(), true)
+    T.eq(l:nextmsg(0), "x")
+    -- closing the notifier: additions still succeed, and the buffer lets go
+    -- of it (its slot is free again)
+    s:close()
+    T.eq(lb1:addmsg(1), true, "adding to a buffer whose notifier is closed succeeds")
+    lb1:notifier(mtmsg.newfdnotifier())   -- no has_notifier: the closed one was disconnected
+    n:close(); r:close()
+end
+
+------------------------------------------------------------------------------
+-- The Notify C API: published like a buffer's, usable from C threads
+------------------------------------------------------------------------------
+do
+    local n = mtmsg.newfdnotifier()
+    T.results(T.pack(capitest.lookup(n, "notify")), 0, 0, 2)
+    local ok, rc, err = capitest.notify(n, 4, 500)
+    T.results(T.pack(ok, rc, err), 2000, 0, nil)
+    T.eq(n:drain(), true, "4 C threads x 500 notifications: pending")
+    T.eq(n:drain(), false, "... one pending state")
+    -- the example C library's ticker thread
+    local ticker = require "example_notify"
+    local t = ticker.start(n, 3, 5)
+    T.results(T.pack(t:join()), 3, 0)
+    T.eq(n:drain(), true)
+    -- closed: every call returns 1 (closed for good)
+    n:close()
+    T.results(T.pack(capitest.notify(n)), 0, 1, nil)
+    -- a buffer of another module instance holding it is fine: retain and
+    -- release keep the object alive after the Lua reference is gone
+    local m = mtmsg.newfdnotifier()
+    local b = mtmsg.newbuffer()
+    b:notifier(m)
+    local job = ticker.start(m, 2, 50)
+    m = nil
+    collectgarbage(); collectgarbage()   -- __gc closes the descriptor
+    local okn, last = job:join()
+    T.check(okn <= 2 and (last == 0 or last == 1), "ticker after __gc: " .. okn .. ", rc " .. last)
+    T.eq(b:addmsg(1), true, "the buffer disconnects the collected notifier")
+    b:notifier(mtmsg.newfdnotifier())
+end
+
+------------------------------------------------------------------------------
+-- Descriptors are closed by close() and by __gc: none leak
+------------------------------------------------------------------------------
+do
+    collectgarbage(); collectgarbage()
+    local before = T.open_fds()
+    for i = 1, 2000 do
+        local n = mtmsg.newfdnotifier()
+        if i % 2 == 0 then n:close() end
+        if i % 3 == 0 then
+            local b = mtmsg.newbuffer()
+            b:notifier(n)
+            b:addmsg(i)
+        end
+        if i % 100 == 0 then collectgarbage() end
+    end
+    collectgarbage(); collectgarbage()
+    T.eq(T.open_fds(), before, "open descriptors after 2000 notifiers")
+end
+
+------------------------------------------------------------------------------
+-- Notified from other threads while this one drains: never lost
+------------------------------------------------------------------------------
+do
+    local n = mtmsg.newfdnotifier()
+    local b = mtmsg.newbuffer("fdnotifier.threads")
+    b:notifier(n)
+    local COUNT = 2000
+    local producer = U.thread(function(count)
+        local mtmsg = require "mtmsg"
+        local b = mtmsg.buffer("fdnotifier.threads")
+        for i = 1, count do
+            b:addmsg(i)
+            if i % 100 == 0 then mtmsg.sleep(0.001) end
+        end
+    end, COUNT)
+    local got = 0
+    local deadline = mtmsg.time() + T.hang_limit(20)
+    while got < COUNT and mtmsg.time() < deadline do
+        if n:drain() then
+            -- whatever was added before the notification is there now
+            while b:nextmsg(0) do got = got + 1 end
+        else
+            mtmsg.sleep(0.0005)
+        end
+    end
+    -- every message was followed by a notification: after the last drain
+    -- found nothing pending, nothing may be left
+    U.join(producer, 10)
+    if n:drain() then
+        while b:nextmsg(0) do got = got + 1 end
+    end
+    T.eq(got, COUNT, "every message seen through notifications")
+    T.eq(b:msgcnt(), 0)
+    n:close()
+end
+
+------------------------------------------------------------------------------
+-- A real event loop (luv): one loop waits on a buffer (through the
+-- notifier's descriptor) and a timer at once; messages come from another
+-- thread, and from a C thread through the Notify C API
+------------------------------------------------------------------------------
+local uv = T.luv()
+if uv then
+    local n = mtmsg.newfdnotifier()
+    local inbox = mtmsg.newbuffer("fdnotifier.loop")
+    inbox:notifier(n)
+    local COUNT = 200
+    local producer = U.thread(function(count)
+        local mtmsg = require "mtmsg"
+        local inbox = mtmsg.buffer("fdnotifier.loop")
+        for i = 1, count do
+            mtmsg.sleep(0.002)
+            inbox:addmsg(i, mtmsg.time())
+        end
+    end, COUNT)
+    local got, ticks, latencies, wakeups = 0, 0, {}, 0
+    local poll = uv.new_poll(n:fd())
+    local timer = uv.new_timer()
+    local guard = uv.new_timer()
+    local function finish()
+        poll:stop(); poll:close(); timer:close(); guard:close()
+    end
+    timer:start(5, 5, function() ticks = ticks + 1 end)
+    guard:start(math.floor(T.hang_limit(30) * 1000), 0, function()
+        print("event loop gave up after " .. got .. " messages")
+        finish()
+    end)
+    poll:start("r", function(err)
+        assert(not err, err)
+        wakeups = wakeups + 1
+        n:drain()
+        local now = mtmsg.time()
+        while true do
+            local i, sent = inbox:nextmsg(0)
+            if i == nil then break end
+            got = got + 1
+            T.eq(i, got, "in order")
+            latencies[#latencies + 1] = now - sent
+        end
+        if got == COUNT then finish() end
+    end)
+    uv.run()
+    U.join(producer, 10)
+    T.eq(got, COUNT, "every message arrived through the event loop")
+    T.check(ticks > 10, "the timer ran while the loop waited on the buffer: " .. ticks)
+    T.check(wakeups <= COUNT, "at most one wake-up per message: " .. wakeups)
+    table.sort(latencies)
+    local median, p99 = latencies[math.floor(#latencies / 2)], latencies[math.floor(#latencies * 0.99)]
+    print(string.format("event loop wake-up latency: median %.1f us, p99 %.1f us (%d wake-ups)",
+        median * 1e6, p99 * 1e6, wakeups))
+    T.check(median < T.hang_limit(0.05), "median wake-up latency: " .. median)
+
+    -- a C thread (example_notify) notifying the loop's notifier
+    local c = mtmsg.newfdnotifier()
+    local ticker = require("example_notify").start(c, 5, 10)
+    local seen = 0
+    local cpoll, cguard = uv.new_poll(c:fd()), uv.new_timer()
+    cguard:start(math.floor(T.hang_limit(20) * 1000), 0, function() cpoll:close(); cguard:close() end)
+    cpoll:start("r", function()
+        c:drain()
+        seen = seen + 1
+        if seen == 5 then cpoll:close(); cguard:close() end
+    end)
+    uv.run()
+    T.eq(seen, 5, "5 notifications from a C thread 10 ms apart: 5 wake-ups")
+    T.results(T.pack(ticker:join()), 5, 0)
+    c:close()
+    n:close()
+end
+
+T.done("fdnotifier_test")
