@@ -78,15 +78,20 @@ impl FdNotifier {
     }
 
     /// Makes the descriptor unreadable again; returns whether a notification
-    /// was pending. Never blocks. `Err` only once closed.
+    /// was pending. Never blocks. `Err` only once closed. Callers look at
+    /// what was notified (the buffers) after draining, never before.
     pub fn drain(&self) -> Result<bool, Closed> {
-        // Cleared before reading: a notification racing with this drain
-        // then writes again (the descriptor stays readable), where the
-        // other order could swallow it.
-        self.pending.store(false, Ordering::Release);
         let fds = lock(&self.fds);
         let f = (*fds).ok_or(Closed)?;
-        Ok(sys::drain(f.read))
+        let was = sys::drain(f.read);
+        // Cleared after reading. A notification between the two finds
+        // `pending` set and writes nothing, but the caller looks at the
+        // buffers after this returns and sees its message. Cleared before
+        // reading, a notification could write in between, its write be
+        // read here, and `pending` stay set with nothing to read: every
+        // later notification would then be skipped (seen as a hang).
+        self.pending.store(false, Ordering::Release);
+        Ok(was)
     }
 
     /// Closes the descriptors; later notifications report `Closed`.
@@ -279,7 +284,8 @@ mod tests {
     #[test]
     fn notifications_from_threads_are_never_lost() {
         // A notification racing with a drain is either seen by the drain
-        // or leaves the descriptor readable, however the two interleave.
+        // or leaves the descriptor readable, however the two interleave,
+        // and the next notification makes it readable again.
         let n = Arc::new(FdNotifier::new().unwrap());
         let fd = n.fd().unwrap();
         for _ in 0..2000 {
@@ -290,6 +296,45 @@ mod tests {
             assert!(saw || readable(fd), "a notification was lost");
             let _ = n.drain();
             assert!(!readable(fd));
+            n.notify();
+            assert!(readable(fd), "notifications stopped making the descriptor readable");
+            let _ = n.drain();
         }
+    }
+
+    /// Waits until `fd` is readable, at most `ms` milliseconds.
+    fn wait_readable(fd: RawFd, ms: i32) -> bool {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) == 1 }
+    }
+
+    #[test]
+    fn an_event_loop_sees_every_notification() {
+        // As an event loop uses it: wait until readable, drain, then look
+        // at what was sent. A producer notifies after each "message"; the
+        // loop must see the last one without ever waiting in vain.
+        const MESSAGES: usize = 2_000_000;
+        let n = Arc::new(FdNotifier::new().unwrap());
+        let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (m, s) = (n.clone(), sent.clone());
+        let producer = std::thread::spawn(move || {
+            for i in 1..=MESSAGES {
+                s.store(i, Ordering::Release);
+                m.notify();
+            }
+        });
+        let fd = n.fd().unwrap();
+        let mut seen = 0;
+        while seen < MESSAGES {
+            assert!(wait_readable(fd, 10_000), "lost wake-up: saw {seen} of {MESSAGES}");
+            n.drain().unwrap();
+            seen = sent.load(Ordering::Acquire);
+        }
+        producer.join().unwrap();
     }
 }
