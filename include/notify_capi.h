@@ -96,7 +96,9 @@ struct notify_capi
      *      Receiver C API codes 2 (aborted), 4 (full), 5 (too large), 6 (out of
      *      memory), 999 (the empty message was added but the buffer's own ">"
      *      notifier failed); states return 990 (callback raised an error, eh got
-     *      message and traceback) and 999 (state stack could not be grown). */
+     *      message and traceback) and 999 (state stack could not be grown);
+     *      fd notifiers (mtmsg.newfdnotifier) return 2 (writing to the
+     *      descriptor failed, eh got the system's error text). */
     int (*notify)(notify_notifier* n, notifier_error_handler eh, void* ehdata);
 };
 

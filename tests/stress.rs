@@ -67,6 +67,7 @@ stress! {
     library_pin,
     gc_while_blocked,
     fixed_size,
+    bounded_pipeline,
     capi_stress,
     mtstates_stress,
     fuzz_api,

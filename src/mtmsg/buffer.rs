@@ -53,9 +53,11 @@ pub fn put_message(b: &Buffer, replace: bool, how: Wait, len: usize, write: impl
     }
 }
 
-/// addmsg, setmsg and putmsg: the message is the arguments from `first` on.
-fn add_or_set(l: Lua, replace: bool, how: Wait, first: c_int) -> LResult {
-    let (_, b) = this(l)?;
+/// addmsg, setmsg and putmsg: the message is the arguments from `first`
+/// on; `how` gets the reference's nonblock flag.
+fn add_or_set(l: Lua, replace: bool, first: c_int, how: impl FnOnce(bool) -> LResult<Wait>) -> LResult {
+    let (r, b) = this(l)?;
+    let how = how(r.nonblock)?;
     let top = l.top();
     let mut args = message::Args::new(l, first, top);
     args.read()?;
@@ -64,22 +66,14 @@ fn add_or_set(l: Lua, replace: bool, how: Wait, first: c_int) -> LResult {
     Ok(1)
 }
 
-lua_fn! { fn addmsg(l) {
-    let (r, _) = this(l)?;
-    add_or_set(l, false, Wait::once(r.nonblock), 2)
-}}
+lua_fn! { fn addmsg(l) { add_or_set(l, false, 2, |nonblock| Ok(Wait::once(nonblock))) }}
 
-lua_fn! { fn setmsg(l) {
-    let (r, _) = this(l)?;
-    add_or_set(l, true, Wait::once(r.nonblock), 2)
-}}
+lua_fn! { fn setmsg(l) { add_or_set(l, true, 2, |nonblock| Ok(Wait::once(nonblock))) }}
 
 // `putmsg(timeout, ...)` (an extension): addmsg that waits for room in a
 // full fixed-size buffer, at most `timeout` seconds (nil: no limit).
 lua_fn! { fn putmsg(l) {
-    let (r, _) = this(l)?;
-    let how = Wait::from_timeout(timeout_arg(l, 2)?, r.nonblock);
-    add_or_set(l, false, how, 3)
+    add_or_set(l, false, 3, |nonblock| Ok(Wait::from_timeout(timeout_arg(l, 2)?, nonblock)))
 }}
 
 /// An optional timeout in seconds at `idx`: a number (not NaN) or nil.

@@ -5,12 +5,12 @@
 -- negative, boundaries), floats (NaN, inf, -0.0, tiny), strings (empty,
 -- binary, long, numeric-looking), tables (also with hostile metatables, cycles, tables as keys),
 -- functions (Lua and C), coroutines, light userdata, and userdata of every
--- kind (buffers, listeners, writers, readers, threads, states, carrays,
--- a C notifier, a file). Wrong `self` values are tried too.
+-- kind (buffers, listeners, writers, readers, fd notifiers, threads,
+-- states, carrays, a C notifier, a file). Wrong `self` values are tried too.
 --
 -- Every call runs under pcall: the outcome must be results or an error
 -- string. A crash fails the process; a call that never returns is detected
--- by a watchdog thread (blocking calls such as nextmsg() without timeout are
+-- by a watchdog thread (blocking calls such as nextmsg() or putmsg() on a full buffer without timeout are
 -- woken after 0.15 s by aborting the buffers and listeners passed to them;
 -- a call that still does not return within 5 s is reported as a HANG and
 -- the process exits with status 3).
@@ -181,6 +181,14 @@ local function build_pool()
     local lb1 = add("buffer", l:newbuffer())
     add("buffer", l:newbuffer("fz-lb", 32, 0))
     lb1:addmsg("lb")
+    -- full fixed-size buffers: putmsg waits on them (the watchdog wakes it)
+    local full = add("buffer", mtmsg.newbuffer(32, 0))
+    while full:addmsg("full") do end
+    local lfull = add("buffer", l:newbuffer(24, 0))
+    while lfull:addmsg("lfull") do end
+    local fdn = add("fdnotifier", mtmsg.newfdnotifier())
+    full:notifier(fdn, "<")
+    add("fdnotifier", mtmsg.newfdnotifier()):close()
     add("listener", mtmsg.newlistener())            -- no buffers
     local lc = add("listener", mtmsg.newlistener())
     add("buffer", lc:newbuffer())
@@ -339,7 +347,7 @@ local SIZE_TARGETS = {
 }
 local BLOCKING = {
     ["mtmsg.buffer:nextmsg"] = 1, ["mtmsg.listener:nextmsg"] = 1, ["mtmsg.reader:nextmsg"] = 2,
-    ["mtmsg.sleep"] = 1,
+    ["mtmsg.buffer:putmsg"] = 1, ["mtmsg.writer:putmsg"] = 2, ["mtmsg.sleep"] = 1,
 }
 local sanitized = { sizes = 0, timeouts = 0, cycles = 0 }
 
