@@ -4,6 +4,7 @@
 use super::{Header, Missing, find};
 use crate::core::buffer::Buffer;
 use crate::core::fd_notifier::{FdNotifier, Notified};
+use crate::core::listener::Listener;
 use crate::core::notifier::{Connected, Kind, NOTIFY_CLOSED, Notifier};
 use crate::ffi::{self, lua_State};
 use crate::lua::{Error, LResult, Lua};
@@ -73,15 +74,37 @@ impl Drop for Foreign {
     }
 }
 
-/// `buffer:notifier(ntf [, type [, threshold]])` (capi.md §3.4).
-pub fn connect_to_buffer(l: Lua, b: &Buffer, describe: &[u8]) -> LResult {
+/// What notifiers connect to: a buffer, or a listener (an extension).
+pub trait Notifiable {
+    /// `Some` connects, `None` disconnects; an occupied slot gives the
+    /// notifier back as `Err(Some(..))`, a closed object gives `Err(None)`.
+    fn set_notifier(&self, kind: Kind, n: Option<Connected>) -> Result<(), Option<Connected>>;
+}
+
+impl Notifiable for Buffer {
+    fn set_notifier(&self, kind: Kind, n: Option<Connected>) -> Result<(), Option<Connected>> {
+        Buffer::set_notifier(self, kind, n)
+    }
+}
+
+impl Notifiable for Listener {
+    fn set_notifier(&self, kind: Kind, n: Option<Connected>) -> Result<(), Option<Connected>> {
+        Listener::set_notifier(self, kind, n)
+    }
+}
+
+/// `buffer:notifier(ntf [, type [, threshold]])` (capi.md §3.4), and the
+/// same for listeners.
+pub fn connect<T: Notifiable>(l: Lua, target: &T, describe: &[u8]) -> LResult {
     if l.type_of(2) == ffi::LUA_TNONE {
         return Err(Error::arg(2, "notifier or nil expected"));
     }
+    // `(nil, "<")` disconnects "<" (decisions.md [77]; the original
+    // disconnected ">").
     let kind_arg = l.check_option(3, Some(">"), &[">", "<"])?;
     let kind = if kind_arg == 0 { Kind::Added } else { Kind::Removed };
     if l.is_none_or_nil(2) {
-        return match b.set_notifier(kind, None) {
+        return match target.set_notifier(kind, None) {
             Ok(()) => Ok(0),
             Err(_) => Err(crate::mtmsg::object_closed(describe)),
         };
@@ -107,7 +130,7 @@ pub fn connect_to_buffer(l: Lua, b: &Buffer, describe: &[u8]) -> LResult {
         notifier: Box::new(Foreign { api, notifier }),
         threshold: threshold as i64,
     };
-    match b.set_notifier(kind, Some(connected)) {
+    match target.set_notifier(kind, Some(connected)) {
         Ok(()) => Ok(0),
         // Dropping the refused holder releases the notifier again.
         Err(Some(_)) => Err(crate::mtmsg::has_notifier()),

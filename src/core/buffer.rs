@@ -29,7 +29,9 @@ pub const DEFAULT_GROW: f64 = 2.0;
 /// One buffer's queue and flags, inside its group.
 pub(super) struct Slot {
     pub queue: MessageQueue,
-    pub count: usize,
+    /// Messages queued; every change goes through `GroupState::set_count`
+    /// or is followed by `count_changed`, which keep the listener's total.
+    count: usize,
     pub closed: bool,
     pub aborted: bool,
     /// In the listener's ready queue.
@@ -69,6 +71,23 @@ pub(super) struct ListenerState {
     pub ready: VecDeque<usize>,
     /// Connected slots (live buffers and orphans).
     pub connected: usize,
+    /// Messages queued in all of them (for the listener's notifiers).
+    pub count: usize,
+    /// `listener:notifier()` (an extension): as a buffer's, on the total.
+    pub notifiers: [Option<Arc<Connected>>; 2],
+}
+
+impl ListenerState {
+    pub fn new() -> ListenerState {
+        ListenerState {
+            closed: false,
+            aborted: false,
+            ready: VecDeque::new(),
+            connected: 0,
+            count: 0,
+            notifiers: [None, None],
+        }
+    }
 }
 
 pub(super) struct GroupState {
@@ -165,9 +184,14 @@ impl Group {
         loop {
             if let Some(slot) = pick(&mut g)? {
                 let (r, due, detached) = g.take_from_slot(slot, f).map_err(TakeError::Rejected)?;
+                let listener_due = g.listener_due(Kind::Removed);
                 self.release_room(g);
                 drop(detached);
-                return Ok(Some((r, notify_slot(self, slot, Kind::Removed, due))));
+                let outcome = notify_slot(self, slot, Kind::Removed, due);
+                return Ok(Some((
+                    r,
+                    outcome.and(notify_listener(self, Kind::Removed, listener_due)),
+                )));
             }
             let (g2, more) = self.wait(g, how);
             g = g2;
@@ -202,6 +226,32 @@ impl Group {
 }
 
 impl GroupState {
+    /// Sets slot `i`'s message count, keeping the listener's total.
+    #[inline]
+    pub fn set_count(&mut self, i: usize, count: usize) {
+        let s = self.slot(i);
+        let old = std::mem::replace(&mut s.count, count);
+        self.count_changed(old, count);
+    }
+
+    /// A slot's count went from `old` to `new`: keeps the listener's total.
+    #[inline]
+    fn count_changed(&mut self, old: usize, new: usize) {
+        if let Some(l) = self.listener.as_mut() {
+            l.count = l.count - old + new;
+        }
+    }
+
+    /// The listener's notifier of `kind`, if one is due for its total.
+    #[inline]
+    pub fn listener_due(&self, kind: Kind) -> Option<Arc<Connected>> {
+        let l = self.listener.as_ref()?;
+        l.notifiers[kind as usize]
+            .as_ref()
+            .filter(|n| n.is_due(kind, l.count))
+            .cloned()
+    }
+
     #[inline]
     pub fn slot(&mut self, i: usize) -> &mut Slot {
         if !matches!(self.slots.get(i), Some(Some(_))) {
@@ -273,9 +323,9 @@ impl GroupState {
     /// Closes slot `i`: frees its memory; returns its notifiers.
     pub fn close_slot(&mut self, i: usize) -> Detached {
         self.unready(i);
+        self.set_count(i, 0);
         let s = self.slot(i);
         s.closed = true;
-        s.count = 0;
         s.queue.free();
         std::mem::take(&mut s.notifiers)
     }
@@ -302,6 +352,7 @@ impl GroupState {
         let due = s.notifiers[Kind::Removed as usize]
             .clone()
             .filter(|n| n.is_due(Kind::Removed, left));
+        self.count_changed(left + 1, left);
         // Round-robin: a buffer read from goes to the end of the ready queue.
         self.unready(i);
         let mut detached = Detached::default();
@@ -463,20 +514,21 @@ impl Buffer {
     /// notifier if it is due.
     fn added(&self, mut g: Guard<'_>, replace: bool) -> NotifyOutcome {
         let s = g.slot(self.slot);
-        if replace {
-            s.count = 0;
-        }
-        s.count += 1;
-        let count = s.count;
+        let old = s.count;
+        let count = if replace { 1 } else { old + 1 };
+        s.count = count;
         let due = s.notifiers[Kind::Added as usize]
             .clone()
             .filter(|n| n.is_due(Kind::Added, count));
+        g.count_changed(old, count);
+        let listener_due = g.listener_due(Kind::Added);
         if replace || count == 1 {
             // setmsg keeps the buffer's place in the listener's ready queue.
             g.make_ready(self.slot);
         }
         self.group.wake(g);
         self.notify(Kind::Added, due)
+            .and(notify_listener(&self.group, Kind::Added, listener_due))
     }
 
     /// Takes the next message: `f` gets its element bytes under the lock
@@ -519,7 +571,7 @@ impl Buffer {
             return Err(PutError::Closed);
         }
         s.queue.clear();
-        s.count = 0;
+        g.set_count(self.slot, 0);
         g.unready(self.slot);
         self.group.release_room(g);
         Ok(())
@@ -571,30 +623,74 @@ impl Buffer {
         if s.closed {
             return Err(None);
         }
-        let place = &mut s.notifiers[kind as usize];
-        let old = match n {
-            Some(n) if place.is_some() => return Err(Some(n)),
-            Some(n) => place.replace(Arc::new(n)),
-            None => place.take(),
-        };
+        let old = connect(&mut s.notifiers[kind as usize], n)?;
         drop(g);
         drop(old);
         Ok(())
     }
 }
 
-/// Calls a due notifier of slot `slot` (outside the lock); disconnects it if
-/// it reports that it is closed.
-pub(super) fn notify_slot(group: &Group, slot: usize, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
-    let Some(n) = due else { return NotifyOutcome::Done };
+/// Connects `n` to an empty `place` (an occupied one gives it back), or
+/// disconnects (`None`); returns the notifier taken out, to be dropped
+/// after unlocking.
+pub(super) fn connect(
+    place: &mut Option<Arc<Connected>>,
+    n: Option<Connected>,
+) -> Result<Option<Arc<Connected>>, Option<Connected>> {
+    match n {
+        Some(n) if place.is_some() => Err(Some(n)),
+        Some(n) => Ok(place.replace(Arc::new(n))),
+        None => Ok(place.take()),
+    }
+}
+
+/// Calls a due notifier of the listener of `group` (outside the lock);
+/// disconnects it if it reports that it is closed.
+#[inline]
+pub(super) fn notify_listener(group: &Group, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
+    match due {
+        None => NotifyOutcome::Done,
+        Some(n) => call_listener_notifier(group, kind, n),
+    }
+}
+
+fn call_listener_notifier(group: &Group, kind: Kind, n: Arc<Connected>) -> NotifyOutcome {
     notifier::call(&n, || {
         let mut g = group.lock();
-        let removed = match g.slots[slot].as_mut() {
-            Some(s) if s.notifiers[kind as usize].as_ref().is_some_and(|c| Arc::ptr_eq(c, &n)) => {
-                s.notifiers[kind as usize].take()
-            }
-            _ => None,
-        };
+        let removed = g
+            .listener
+            .as_mut()
+            .and_then(|l| take_if_same(&mut l.notifiers[kind as usize], &n));
+        drop(g);
+        drop(removed);
+    })
+}
+
+/// Empties `place` if it still holds `n` (a notifier that reported closed).
+fn take_if_same(place: &mut Option<Arc<Connected>>, n: &Arc<Connected>) -> Option<Arc<Connected>> {
+    if place.as_ref().is_some_and(|c| Arc::ptr_eq(c, n)) {
+        place.take()
+    } else {
+        None
+    }
+}
+
+/// Calls a due notifier of slot `slot` (outside the lock); disconnects it if
+/// it reports that it is closed.
+#[inline]
+pub(super) fn notify_slot(group: &Group, slot: usize, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
+    match due {
+        None => NotifyOutcome::Done,
+        Some(n) => call_slot_notifier(group, slot, kind, n),
+    }
+}
+
+fn call_slot_notifier(group: &Group, slot: usize, kind: Kind, n: Arc<Connected>) -> NotifyOutcome {
+    notifier::call(&n, || {
+        let mut g = group.lock();
+        let removed = g.slots[slot]
+            .as_mut()
+            .and_then(|s| take_if_same(&mut s.notifiers[kind as usize], &n));
         drop(g);
         drop(removed);
     })

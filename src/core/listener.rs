@@ -2,12 +2,11 @@
 //! their buffers' messages round-robin per buffer (mtmsg.md §13).
 
 use super::abort;
-use super::buffer::{Buffer, Front, Group, ListenerState, OBJECT_IDS, PutError, TakeError};
+use super::buffer::{Buffer, Front, Group, ListenerState, OBJECT_IDS, PutError, TakeError, connect};
 use super::memory::ByteArea;
-use super::notifier::NotifyOutcome;
+use super::notifier::{Connected, Kind, NotifyOutcome};
 use super::registry::{Found, Registered, Registry};
 use super::time::Wait;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 pub static LISTENERS: Registry<Listener> = Registry::new();
@@ -55,12 +54,7 @@ impl Listener {
         if abort::is_aborted() {
             return None;
         }
-        let state = ListenerState {
-            closed: false,
-            aborted: false,
-            ready: VecDeque::new(),
-            connected: 0,
-        };
+        let state = ListenerState::new();
         let l = Arc::new(Listener {
             id: OBJECT_IDS.next_id(),
             name: name.map(Into::into),
@@ -133,10 +127,10 @@ impl Listener {
         for i in 0..g.slots.len() {
             if let Some(s) = g.slots[i].as_mut() {
                 s.queue.clear();
-                s.count = 0;
                 if s.orphan {
                     orphans.push(i);
                 }
+                g.set_count(i, 0);
             }
             g.unready(i);
         }
@@ -158,11 +152,13 @@ impl Listener {
                 notifiers.push(g.close_slot(i));
             }
         }
-        if let Some(l) = g.listener.as_mut() {
+        let own = g.listener.as_mut().map(|l| {
             l.closed = true;
-        }
+            std::mem::take(&mut l.notifiers)
+        });
         self.group.wake(g);
         drop(notifiers);
+        drop(own);
     }
 
     /// Sets or clears the abort flag of the listener and of every connected buffer.
@@ -181,6 +177,19 @@ impl Listener {
 
     pub fn is_aborted(&self) -> bool {
         self.group.lock().listener.as_ref().is_some_and(|l| l.aborted)
+    }
+
+    /// Connects (`Some`) or disconnects (`None`) a listener notifier (an
+    /// extension), as `Buffer::set_notifier` does for a buffer.
+    pub fn set_notifier(&self, kind: Kind, n: Option<Connected>) -> Result<(), Option<Connected>> {
+        let mut g = self.group.lock();
+        let Some(l) = g.listener.as_mut().filter(|l| !l.closed) else {
+            return Err(None);
+        };
+        let old = connect(&mut l.notifiers[kind as usize], n)?;
+        drop(g);
+        drop(old);
+        Ok(())
     }
 
     /// Checks closed, then aborted (for `nonblock()`).

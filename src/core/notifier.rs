@@ -66,6 +66,15 @@ impl NotifyOutcome {
 }
 
 impl NotifyOutcome {
+    /// The outcome of two notifications made in turn: the first failure.
+    #[inline]
+    pub fn and(self, other: NotifyOutcome) -> NotifyOutcome {
+        match self {
+            NotifyOutcome::Done => other,
+            failed => failed,
+        }
+    }
+
     /// The text for an error raised in Lua, and whether it gets a position
     /// prefix ("Unknown error ..." does, "Error while calling ..." does not).
     pub fn error_text(&self) -> Option<(String, bool)> {

@@ -199,5 +199,5 @@ pub fn take_error<E>(e: TakeError<E>, source: Source) -> Error {
 
 lua_fn! { fn notifier(l) {
     let (_, b) = this(l)?;
-    crate::capi::notify::connect_to_buffer(l, b, &describe(b))
+    crate::capi::notify::connect(l, b, &describe(b))
 }}

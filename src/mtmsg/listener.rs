@@ -10,8 +10,12 @@ use crate::lua::Lua;
 use crate::lua_fn;
 
 pub fn register(l: Lua) {
-    let own: &[(&std::ffi::CStr, crate::lua::Function)] =
-        &[(c"newbuffer", newbuffer), (c"nextmsg", nextmsg), (c"clear", clear)];
+    let own: &[(&std::ffi::CStr, crate::lua::Function)] = &[
+        (c"newbuffer", newbuffer),
+        (c"nextmsg", nextmsg),
+        (c"clear", clear),
+        (c"notifier", notifier),
+    ];
     class::register(
         l,
         Listener::CLASS,
@@ -48,4 +52,11 @@ lua_fn! { fn clear(l) {
     };
     l.push_bool(ok);
     Ok(1)
+}}
+
+// `listener:notifier(ntf [, type [, threshold]])` (an extension): as
+// buffer:notifier, counting the messages of all the listener's buffers.
+lua_fn! { fn notifier(l) {
+    let (_, s) = this::<Listener>(l)?;
+    crate::capi::notify::connect(l, s, &describe(s))
 }}

@@ -108,6 +108,85 @@ do
 end
 
 ------------------------------------------------------------------------------
+-- listener:notifier (an extension): one notifier for all of a listener's
+-- buffers, also those made later; thresholds count the messages of all
+------------------------------------------------------------------------------
+do
+    local l = mtmsg.newlistener()
+    local b1 = l:newbuffer()
+    local n = capitest.new_notifier()
+    l:notifier(n)
+    T.eq(n:refs(), 2, "retained once")
+    b1:addmsg(1)
+    T.eq(n:count(), 1, "an addition to a buffer notifies the listener's '>'")
+    local b2 = l:newbuffer()
+    b2:addmsg(2); b2:setmsg(3)
+    T.eq(n:count(), 3, "buffers made after connecting notify too; setmsg notifies")
+    local w = mtmsg.newwriter(); w:add(1); w:addmsg(b2)
+    T.eq(n:count(), 4, "writer:addmsg notifies")
+    T.raises_exactly(function() l:notifier(capitest.new_notifier()) end, "mtmsg.error.has_notifier")
+    -- threshold: the total of both buffers (b1: 1, b2: 2 messages queued)
+    l:notifier(nil)
+    T.eq(n:refs(), 1, "released on disconnect")
+    l:notifier(n, ">", 4)
+    b1:addmsg(4)
+    T.eq(n:count(), 4, "4 messages in all: not above the threshold")
+    b2:addmsg(5)
+    T.eq(n:count(), 5, "5 in all: notified")
+    -- "<": after listener:nextmsg and after a buffer's own nextmsg
+    local r = capitest.new_notifier()
+    l:notifier(r, "<", 4)
+    l:nextmsg(0)
+    T.eq(r:count(), 0, "listener:nextmsg: 4 left, not below 4")
+    b1:nextmsg(0)
+    T.eq(r:count(), 1, "a buffer's nextmsg: 3 left, below 4")
+    -- clear and setmsg's discarding reset the total without notifying
+    l:clear()
+    T.eq(r:count(), 1, "clear does not notify")
+    b1:addmsg("a"); b1:addmsg("b"); b2:addmsg("c")
+    local before = n:count()
+    b1:setmsg("only")                 -- b1: 1, b2: 1 -> total 2
+    T.eq(n:count(), before, "setmsg leaving 2 in all: not above 4")
+    T.eq(b1:msgcnt() + b2:msgcnt(), 2)
+    l:nextmsg(0)
+    T.eq(r:count(), 2, "total 1 after a read: below 4")
+    -- (nil, "<") disconnects "<" only
+    l:notifier(nil, "<")
+    T.eq(r:refs(), 1)
+    T.eq(n:refs(), 2)
+    -- a buffer that goes away with messages still counts until they are read
+    local b3 = l:newbuffer()
+    b3:addmsg("orphan")
+    b3 = nil
+    collectgarbage(); collectgarbage()
+    l:notifier(nil)
+    local m = capitest.new_notifier()
+    l:notifier(m, "<")
+    local got = 0
+    while l:nextmsg(0) ~= nil do got = got + 1 end
+    T.eq(got, 2, "the orphan's message is delivered")
+    T.eq(m:count(), 2, "each read notifies '<' (threshold 0)")
+    -- closing the listener releases its notifiers; connecting then fails
+    l:close()
+    T.eq(m:refs(), 1, "close releases the listener's notifiers")
+    T.raises_exactly(function() l:notifier(n) end, "mtmsg.error.object_closed: mtmsg.listener(id=" .. l:id() .. ")")
+    -- a closed notifier is disconnected, operations go on
+    local l2 = mtmsg.newlistener()
+    local lb = l2:newbuffer()
+    local f = mtmsg.newfdnotifier()
+    l2:notifier(f)
+    lb:addmsg(1)
+    T.eq(f:drain(), true)
+    f:close()
+    T.eq(lb:addmsg(2), true)
+    l2:notifier(mtmsg.newfdnotifier())   -- the closed one was disconnected
+    -- arguments as buffer:notifier's
+    T.raises(function() l2:notifier() end, "notifier or nil expected")
+    T.raises(function() l2:notifier(1) end, "notifier expected")
+    T.raises(function() l2:notifier(nil, "x") end, "invalid option")
+end
+
+------------------------------------------------------------------------------
 -- The Notify C API: published like a buffer's, usable from C threads
 ------------------------------------------------------------------------------
 do
@@ -252,32 +331,34 @@ if uv then
         median * 1e6, p99 * 1e6, wakeups))
     T.check(median < T.hang_limit(0.05), "median wake-up latency: " .. median)
 
-    -- producers as fast as a small buffer lets them (putmsg waits for the
-    -- loop to read): the loop only learns of messages through the
-    -- descriptor, so one lost wake-up leaves it waiting
+    -- producers as fast as small buffers let them (putmsg waits for the
+    -- loop to read), each with its own buffer of one listener, whose
+    -- notifier the loop polls: the loop only learns of messages through
+    -- the descriptor, so one lost wake-up leaves it waiting
     local PRODUCERS, FAST = 2, 20000
-    local fast = mtmsg.newbuffer("fdnotifier.fast", 2048, 0)
+    local listener = mtmsg.newlistener()
     local fn = mtmsg.newfdnotifier()
-    fast:notifier(fn)
+    listener:notifier(fn)
     local producers = {}
     for p = 1, PRODUCERS do
-        producers[p] = U.thread(function(p, count)
+        local b = listener:newbuffer(2048, 0)
+        producers[p] = U.thread(function(bid, p, count)
             local mtmsg = require "mtmsg"
-            local b = mtmsg.buffer("fdnotifier.fast")
+            local b = mtmsg.buffer(bid)
             for i = 1, count do b:putmsg(nil, p, i) end
-        end, p, FAST)
+        end, b:id(), p, FAST)
     end
     local next_of, total = { 1, 1 }, 0
     local fpoll, fguard = uv.new_poll(fn:fd()), uv.new_timer()
     local function fdone() fpoll:stop(); fpoll:close(); fguard:close() end
     fguard:start(math.floor(T.hang_limit(30) * 1000), 0, function()
-        print("lost wake-up? the loop saw " .. total .. " messages, " .. fast:msgcnt() .. " queued")
+        print("lost wake-up? the loop saw " .. total .. " messages")
         fdone()
     end)
     fpoll:start("r", function()
         fn:drain()
         while true do
-            local p, i = fast:nextmsg(0)
+            local p, i = listener:nextmsg(0)
             if p == nil then break end
             if i ~= next_of[p] then T.eq(i, next_of[p], "producer " .. p .. " in order") end
             next_of[p] = i + 1
@@ -286,7 +367,7 @@ if uv then
         if total == PRODUCERS * FAST then fdone() end
     end)
     uv.run()
-    for p = 1, PRODUCERS do U.join(producers[p], 10) end
+    for p = 1, PRODUCERS do U.join(producers[p], 10, function() listener:close() end) end
     T.eq(total, PRODUCERS * FAST, "every message seen through the descriptor")
     fn:close()
 
