@@ -118,6 +118,26 @@ impl Drop for FdNotifier {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Closed;
 
+/// Writes `bytes` to the non-blocking descriptor `fd` in one call,
+/// retrying when interrupted. A write that would block means the
+/// descriptor is as readable as it gets: done too.
+fn write_signal(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
+    loop {
+        // SAFETY: `bytes` is valid for its length; `fd` is ours and open
+        // (the caller holds the notifier's descriptor lock).
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n == bytes.len() as isize {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Ok(()),
+            _ => return Err(e),
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod sys {
     use super::Fds;
@@ -134,21 +154,8 @@ mod sys {
     }
 
     pub fn signal(fd: RawFd) -> io::Result<()> {
-        let one: u64 = 1;
-        loop {
-            // SAFETY: writes the 8 bytes of `one` to an eventfd we own.
-            let n = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
-            if n == 8 {
-                return Ok(());
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => continue,
-                // The counter is at its maximum: readable anyway.
-                io::ErrorKind::WouldBlock => return Ok(()),
-                _ => return Err(e),
-            }
-        }
+        // WouldBlock: the counter is at its maximum, readable anyway.
+        super::write_signal(fd, &1u64.to_ne_bytes())
     }
 
     pub fn drain(fd: RawFd) -> bool {
@@ -198,20 +205,8 @@ mod sys {
     }
 
     pub fn signal(fd: RawFd) -> io::Result<()> {
-        loop {
-            // SAFETY: writes one byte from a live local to a pipe we own.
-            let n = unsafe { libc::write(fd, b"!".as_ptr().cast(), 1) };
-            if n == 1 {
-                return Ok(());
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => continue,
-                // The pipe is full: readable anyway.
-                io::ErrorKind::WouldBlock => return Ok(()),
-                _ => return Err(e),
-            }
-        }
+        // WouldBlock: the pipe is full, readable anyway.
+        super::write_signal(fd, b"!")
     }
 
     pub fn drain(fd: RawFd) -> bool {
