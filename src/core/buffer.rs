@@ -650,28 +650,9 @@ pub(super) fn connect(
 pub(super) fn notify_listener(group: &Group, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
     match due {
         None => NotifyOutcome::Done,
-        Some(n) => call_listener_notifier(group, kind, n),
-    }
-}
-
-fn call_listener_notifier(group: &Group, kind: Kind, n: Arc<Connected>) -> NotifyOutcome {
-    notifier::call(&n, || {
-        let mut g = group.lock();
-        let removed = g
-            .listener
-            .as_mut()
-            .and_then(|l| take_if_same(&mut l.notifiers[kind as usize], &n));
-        drop(g);
-        drop(removed);
-    })
-}
-
-/// Empties `place` if it still holds `n` (a notifier that reported closed).
-fn take_if_same(place: &mut Option<Arc<Connected>>, n: &Arc<Connected>) -> Option<Arc<Connected>> {
-    if place.as_ref().is_some_and(|c| Arc::ptr_eq(c, n)) {
-        place.take()
-    } else {
-        None
+        Some(n) => call_notifier(group, n, |g| {
+            g.listener.as_mut().map(|l| &mut l.notifiers[kind as usize])
+        }),
     }
 }
 
@@ -681,16 +662,28 @@ fn take_if_same(place: &mut Option<Arc<Connected>>, n: &Arc<Connected>) -> Optio
 pub(super) fn notify_slot(group: &Group, slot: usize, kind: Kind, due: Option<Arc<Connected>>) -> NotifyOutcome {
     match due {
         None => NotifyOutcome::Done,
-        Some(n) => call_slot_notifier(group, slot, kind, n),
+        Some(n) => call_notifier(group, n, |g| {
+            g.slots[slot].as_mut().map(|s| &mut s.notifiers[kind as usize])
+        }),
     }
 }
 
-fn call_slot_notifier(group: &Group, slot: usize, kind: Kind, n: Arc<Connected>) -> NotifyOutcome {
+/// Calls `n`; if it reports that it is closed, empties the place `place`
+/// finds for it, if that still holds `n` (another thread may have replaced it).
+fn call_notifier(
+    group: &Group,
+    n: Arc<Connected>,
+    place: impl FnOnce(&mut GroupState) -> Option<&mut Option<Arc<Connected>>>,
+) -> NotifyOutcome {
     notifier::call(&n, || {
         let mut g = group.lock();
-        let removed = g.slots[slot]
-            .as_mut()
-            .and_then(|s| take_if_same(&mut s.notifiers[kind as usize], &n));
+        let removed = place(&mut g).and_then(|p| {
+            if p.as_ref().is_some_and(|c| Arc::ptr_eq(c, &n)) {
+                p.take()
+            } else {
+                None
+            }
+        });
         drop(g);
         drop(removed);
     })
