@@ -101,16 +101,40 @@ function T.luv()
     return nil
 end
 
--- The number of open file descriptors of this process (Linux /proc).
-function T.open_fds()
+-- The number of open file descriptors of this process (Linux /proc) whose
+-- target contains `kind` (all if nil), and what they are (one line each,
+-- for failure messages).
+function T.open_fds(kind)
     local stat = assert(io.open("/proc/self/stat"))
     local pid = stat:read("*l"):match("^(%d+)")
     stat:close()
-    local ls = assert(io.popen("ls /proc/" .. pid .. "/fd"))
-    local n = 0
-    for _ in ls:lines() do n = n + 1 end
+    local ls = assert(io.popen("ls -l /proc/" .. pid .. "/fd"))
+    local n, lines = 0, {}
+    for line in ls:lines() do
+        local fd, target = line:match("(%d+) %-> (.*)$")
+        if fd and (not kind or target:find(kind, 1, true)) then
+            n = n + 1
+            lines[#lines + 1] = fd .. " -> " .. target
+        end
+    end
     ls:close()
-    return n
+    return n, table.concat(lines, "\n")
+end
+
+-- Collects garbage until the count of open descriptors of `kind` is the
+-- same over three full collections (finalizers that close descriptors may
+-- run some collections late); returns it and the listing.
+function T.settled_fds(kind)
+    local n, list = T.open_fds(kind)
+    local same = 0
+    for _ = 1, 50 do
+        collectgarbage()
+        local m, l = T.open_fds(kind)
+        if m == n then same = same + 1 else same = 0 end
+        n, list = m, l
+        if same == 3 then break end
+    end
+    return n, list
 end
 
 function T.done(name)
