@@ -342,15 +342,30 @@ do
             T.raises_exactly(function() b:addmsg(1) end, want)
         else
             mtmsg.abort(false)
-            -- usable again; the queued messages are intact and in order
-            local last, wrong = -1, 0
+            -- usable again; the queued messages are intact and in order: a
+            -- setmsg replaces every message, so its message can only come
+            -- first; the values of each adder increase, so the "v" values
+            -- are a merge of two increasing sequences (checked greedily:
+            -- a value follows the higher of the two last values below it)
+            local first, wrong, hi, lo = true, 0, -1, -1
             while true do
                 local r = T.pack(b:nextmsg(0))
                 if r.n == 0 then break end
                 if r[1] == "v" and r[3] ~= string.rep("x", r[2] % 300) then wrong = wrong + 1 end
                 if r[1] ~= "v" and r[1] ~= "s" then wrong = wrong + 1 end
+                if r[1] == "s" and not first then wrong = wrong + 1 end
+                if r[1] == "v" then
+                    if r[2] > hi then
+                        hi = r[2]
+                    elseif r[2] > lo then
+                        lo = r[2]
+                    else
+                        wrong = wrong + 1
+                    end
+                end
+                first = false
             end
-            T.eq(wrong, 0, "messages intact after a global abort")
+            T.eq(wrong, 0, "messages intact and in order after a global abort")
             T.eq(b:addmsg("after"), true)
             T.eq(b:nextmsg(0), "after")
         end
@@ -371,7 +386,7 @@ do
             mtmsg.buffer(rid):addmsg("go")
             for j = 1, n do
                 local x = mtmsg.newbuffer("churn")
-                local y = mtmsg.newbuffer("stable-name-not")
+                local _ = mtmsg.newbuffer("stable-name-not")
                 x:addmsg(j)
                 if j % 20 == 0 then collectgarbage() end
             end

@@ -120,8 +120,10 @@ do
     local fmt = debug.getmetatable(io.stdout)
     debug.setmetatable(io.stdout, fake)
     local ok1, t1 = pcall(mtmsg.type, io.stdout)
+    -- luacheck: push ignore 143 (io.stdout posing as a buffer, on purpose)
     local ok2, e2 = pcall(function() return io.stdout:msgcnt() end)
     local ok3, e3 = pcall(function() return io.stdout:addmsg(1) end)
+    -- luacheck: pop
     debug.setmetatable(io.stdout, fmt)
     T.eq(ok1, true)
     T.eq(t1, "userdata", "fake __name is not a registered class")

@@ -342,7 +342,8 @@ do
             T.eq(b:msgcnt(), 0, "nothing stored")
             T.eq(T.pack(b:nextmsg(0)).n, 0)
         else
-            T.check(tostring(b):find("mtmsg.error.out_of_memory", 1, true), "newbuffer(" .. size .. "): " .. tostring(b))
+            T.check(tostring(b):find("mtmsg.error.out_of_memory", 1, true),
+                "newbuffer(" .. size .. "): " .. tostring(b))
         end
     end
     -- other buffers are unaffected

@@ -274,6 +274,7 @@ do
     t = U.thread(actor, b:id(), "close", 0.2)
     dt, r = U.timed(pcall, b.nextmsg, b, 8)
     T.results(r, false, U.closed_err(b))
+    T.check(dt < 4, "main woken by the thread's close: " .. dt)
     U.join(t)
 
     -- [56] reversed: another thread's mtmsg.abort(true) wakes mtmsg.sleep here
@@ -343,7 +344,7 @@ end
 local function idmaker(outid, n)
     local mtmsg = require "mtmsg"
     local out = mtmsg.buffer(outid)
-    local keep = {}
+    local keep = {} -- luacheck: ignore 241 (only holds the objects alive until the next batch)
     for i = 1, n do
         local x
         if i % 3 == 0 then x = mtmsg.newlistener() else x = mtmsg.newbuffer() end
@@ -399,7 +400,7 @@ do
         own:addmsg("hello from thread")
         mtmsg.buffer(rid):addmsg(own:id())
         local v = mtmsg.buffer(did):nextmsg(10)
-        own = nil
+        own = nil -- luacheck: ignore 311 (GC drop)
         collectgarbage()
         collectgarbage()
         return v
@@ -415,7 +416,7 @@ do
     T.eq(mtmsg.buffer("made-in-thread"):id(), id, "still registered while referenced here")
     T.eq(ref:addmsg("still alive"), true)
     T.eq(ref:nextmsg(0), "still alive")
-    ref = nil
+    ref = nil -- luacheck: ignore 311 (GC drop)
     collectgarbage()
     collectgarbage()
     T.raises_exactly(function() mtmsg.buffer(id) end, "mtmsg.error.unknown_object: buffer id " .. id)

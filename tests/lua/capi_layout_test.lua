@@ -41,7 +41,8 @@ do
         retainCarray = 56, releaseCarray = 64, getWritableElementPtr = 72, getReadableElementPtr = 80,
         resizeCarray = 88, insertElements = 96, removeElements = 104,
     }, "carray")
-    fields(L.carray_info, { size = 32, elementType = 0, attr = 4, elementSize = 8, elementCount = 16, elementCapacity = 24 },
+    fields(L.carray_info,
+        { size = 32, elementType = 0, attr = 4, elementSize = 8, elementCount = 16, elementCapacity = 24 },
         "carray_info")
 end
 
@@ -106,8 +107,10 @@ do
     T.eq(b:msgcnt(), 0)
     -- receiving into a candidate with a wrong API version
     b:addmsg(carray.new("int", 2))
-    argerr(function() b:nextmsg(nil, fake("chain", { 2, 0, 0 })) end, 2, "nextmsg", "incompatible carray capi version number")
-    argerr(function() b:nextmsg(fake("chain", { 2, 0, 0 })) end, 1, "nextmsg", "incompatible carray capi version number")
+    argerr(function() b:nextmsg(nil, fake("chain", { 2, 0, 0 })) end, 2, "nextmsg",
+        "incompatible carray capi version number")
+    argerr(function() b:nextmsg(fake("chain", { 2, 0, 0 })) end, 1, "nextmsg",
+        "incompatible carray capi version number")
     T.eq(b:msgcnt(), 1, "the message stays queued")
     local a = b:nextmsg(0)
     T.eq(a:len(), 2)

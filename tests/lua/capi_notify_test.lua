@@ -152,7 +152,7 @@ do
     b = nil
     collect()
     T.eq(n:refs(), 1, "released twice when the buffer is collected")
-    n, m = nil, nil
+    n, m = nil, nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(capitest.live_notifiers(), live0, "all test notifiers freed")
 end
@@ -163,7 +163,7 @@ do -- the Lua object goes first: the connection keeps the notifier alive
     local b = mtmsg.newbuffer()
     local n = capitest.new_notifier()
     b:notifier(n)
-    n = nil
+    n = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(capitest.live_notifiers(), live0 + 1, "kept alive by the buffer")
     b:addmsg(1) -- still callable
@@ -175,7 +175,7 @@ do -- the Lua object goes first: the connection keeps the notifier alive
     collect()
     T.eq(capitest.live_notifiers(), live0 + 1)
     c:addmsg(1); c:nextmsg(0)
-    c = nil
+    c = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(capitest.live_notifiers(), live0, "freed with the buffer")
 end
@@ -186,7 +186,7 @@ do -- a collected listener buffer keeps its notifier until its messages are cons
     local n = capitest.new_notifier()
     lb:notifier(n, "<")
     lb:addmsg(1); lb:addmsg(2)
-    lb = nil
+    lb = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(n:refs(), 2)
     T.eq(l:nextmsg(0), 1)
@@ -205,7 +205,7 @@ do -- a buffer closed while connected: notifier not called by close
     b:addmsg(1)
     b:close()
     T.eq(n:count(), 0)
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(n:refs(), 1, "released when the closed buffer is freed")
 end
@@ -364,7 +364,7 @@ do
     k:setdelay(300)
     local before = capitest.live_notifiers()
     b:notifier(k)
-    k = nil
+    k = nil -- luacheck: ignore 311 (GC drop)
     t = H.start(function(bid)
         local mtmsg = require "mtmsg"
         return mtmsg.buffer(bid):addmsg("slow2")
@@ -386,13 +386,15 @@ do
     argerr(function() b:notifier(fake("chain", { 0, 7, 0 })) end, 1, "notifier", "invalid notifier")
     argerr(function() b:notifier(fake("chain", { 1, 0, 0 }, { 0, 0, 2 })) end, 1, "notifier", "invalid notifier")
     argerr(function() b:notifier(fake("chain", { 1, 0, 0 })) end, 1, "notifier", "notifier api version mismatch")
-    argerr(function() b:notifier(fake("chain", { 1, 0, 0 }, { 2, 0, 0 })) end, 1, "notifier", "notifier api version mismatch")
+    argerr(function() b:notifier(fake("chain", { 1, 0, 0 }, { 2, 0, 0 })) end, 1, "notifier",
+        "notifier api version mismatch")
     argerr(function() b:notifier(fake("nullptr")) end, 1, "notifier", "notifier api version mismatch")
     for _, mode in ipairs({ "short", "badid", "light", "string", "none", "index" }) do
         argerr(function() b:notifier(fake(mode)) end, 1, "notifier", "notifier expected")
     end
     -- a fake of another API is no notifier
-    argerr(function() b:notifier(capitest.fake_object("_capi_receiver", "valid")) end, 1, "notifier", "notifier expected")
+    argerr(function() b:notifier(capitest.fake_object("_capi_receiver", "valid")) end, 1, "notifier",
+        "notifier expected")
     -- nothing was connected
     local n = capitest.new_notifier()
     b:notifier(n)

@@ -165,15 +165,15 @@ do -- a C holder keeps the buffer alive and findable
     local b = mtmsg.newbuffer("rcv-retained")
     local id = b:id()
     local job = capitest.receiver_feed(b, 1, 20)
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local r = mtmsg.buffer(id) -- retained by the job until join()
     T.eq(r:name(), "rcv-retained")
     consume_feed(r, 1, 20)
     T.results(T.pack(job:join()), 20, 0, nil)
     T.eq(mtmsg.buffer("rcv-retained"):id(), id, "still referenced by r")
-    r = nil
-    job = nil
+    r = nil -- luacheck: ignore 311 (GC drop)
+    job = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises_exactly(function() mtmsg.buffer(id) end, "mtmsg.error.unknown_object: buffer id " .. id)
 end
@@ -256,11 +256,13 @@ end
 do -- writer-add return codes (decision: 0 / -1 / -2)
     local b = mtmsg.newbuffer()
     T.results(T.pack(capitest.receiver_send(b, { "12345" }, false, false, 4, 0)), nil, "addStringToWriter failed", -1)
-    T.results(T.pack(capitest.receiver_send(b, { true, true, true }, false, false, 4, 0)), nil, "addBooleanToWriter failed", -1)
+    T.results(T.pack(capitest.receiver_send(b, { true, true, true }, false, false, 4, 0)),
+        nil, "addBooleanToWriter failed", -1)
     T.results(T.pack(capitest.receiver_send(b, { 1, 2 }, false, false, 4, 0)), 0, nil)
     T.results(T.pack(capitest.receiver_send(b, { { array = 99, count = 1 } })), nil, "addArrayToWriter failed", "NULL")
     T.results(T.pack(capitest.receiver_send(b, { { array = 0, count = 1 } })), nil, "addArrayToWriter failed", "NULL")
-    T.results(T.pack(capitest.receiver_send(b, { { array = 5, count = 100 } }, false, false, 16, 0)), nil, "addArrayToWriter failed", "NULL")
+    T.results(T.pack(capitest.receiver_send(b, { { array = 5, count = 100 } }, false, false, 16, 0)),
+        nil, "addArrayToWriter failed", "NULL")
     T.eq(b:msgcnt(), 1, "failed writers were not sent")
     T.results(T.pack(b:nextmsg(0)), 1, 2)
 end
@@ -329,7 +331,8 @@ do -- to-object checks, bad arrays, fixed and growing writers on a fixed buffer
     T.eq(r.fixed_reuse_add_rc, 0); T.eq(r.fixed_reuse_send_rc, 0)
     T.eq(r.grow_huge_string_rc, -2, "grow_huge_string_rc: allocation failure")
     T.eq(r.grow_huge_bytes_rc, -2, "grow_huge_bytes_rc: allocation failure")
-    T.check(r.grow_wrap_string_rc == -1 or r.grow_wrap_string_rc == -2, "grow_wrap_string_rc fails: " .. tostring(r.grow_wrap_string_rc))
+    T.check(r.grow_wrap_string_rc == -1 or r.grow_wrap_string_rc == -2,
+        "grow_wrap_string_rc fails: " .. tostring(r.grow_wrap_string_rc))
     T.eq(r.grow_after_add_rc, 0, "the growing writer still works")
     T.eq(r.big_add_rc, 0)
     T.eq(r.too_large_rc, 5, "too_large_rc")

@@ -30,7 +30,8 @@ do
     local chars = carray.new("char"); chars:append("xyz")
     local dbl = carray.new("double", 3); dbl:set(1, 1.5, 2.5, 3.5)
     local long = string.rep("L", 300) .. "\0end"
-    b:addmsg(nil, true, false, 7, 300, -1, 1.5, "str", mtmsg.time, ints, "after", chars, carray.new("short", 0), dbl, long, 0)
+    b:addmsg(nil, true, false, 7, 300, -1, 1.5, "str", mtmsg.time, ints, "after", chars, carray.new("short", 0), dbl,
+        long, 0)
     local msgs, rc, err = capitest.sender_drain(b, 1, 0)
     T.eq(rc, 0); T.eq(err, nil)
     T.eq(#msgs, 1)
@@ -108,11 +109,14 @@ do
     t0 = mtmsg.time()
     msgs, rc = capitest.sender_drain(b, 1, -1, true)
     T.eq(rc, 3, "no timeout + nonblock: one attempt")
+    T.eq(#msgs, 0)
     T.check(mtmsg.time() - t0 < 0.2)
     msgs, rc = capitest.sender_drain(b, 1, 0)
     T.eq(rc, 3)
+    T.eq(#msgs, 0)
     msgs, rc = capitest.sender_drain(b, 1, -5, true)
     T.eq(rc, 3, "negative timeout: no deadline, nonblock decides")
+    T.eq(#msgs, 0)
 
     -- woken by a Lua thread's addmsg
     local t = H.start(function(bid)
@@ -146,11 +150,14 @@ do
     b:abort(false)
     msgs, rc = capitest.sender_drain(b, 5, 0)
     T.eq(#msgs, 1); T.eq(msgs[1][1], "kept")
+    T.eq(rc, 3, "timeout after the kept message")
     b:close()
     msgs, rc = capitest.sender_drain(b, 1, 0)
     T.eq(rc, 1, "rc 1: closed")
+    T.eq(#msgs, 0)
     msgs, rc = capitest.sender_drain(b, 1, -1)
     T.eq(rc, 1)
+    T.eq(#msgs, 0)
 
     -- aborting wakes a C reader blocked without timeout
     local w = mtmsg.newbuffer()
@@ -163,6 +170,7 @@ do
     t0 = mtmsg.time()
     msgs, rc = capitest.sender_drain(w, 1, -1)
     T.eq(rc, 2, "woken by abort")
+    T.eq(#msgs, 0)
     T.check(mtmsg.time() - t0 < 3)
     H.join(t)
 
@@ -196,6 +204,7 @@ do
     n:setrc(0)
     msgs, rc = capitest.sender_drain(b, 5, 0)
     T.eq(#msgs, 1); T.eq(msgs[1][1], "y")
+    T.eq(rc, 3)
     T.eq(n:count(), 2)
 end
 
@@ -268,16 +277,16 @@ do -- readers retain the buffer; closing it ends them with rc 1
     local id = b:id()
     local readers = capitest.sender_threads(b, 2, 10, 0.05, 8)
     b:addmsg(1, 1); b:addmsg(1, 2)
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local r = mtmsg.buffer(id)
     mtmsg.sleep(0.2)
     r:close()
-    r = nil
+    r = nil -- luacheck: ignore 311 (GC drop)
     local total, rc = readers:join()
     T.eq(total, 2)
     T.eq(rc, 1, "closed while reading")
-    readers = nil
+    readers = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises_exactly(function() mtmsg.buffer(id) end, "mtmsg.error.unknown_object: buffer id " .. id)
 end

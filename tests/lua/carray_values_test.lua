@@ -80,7 +80,7 @@ do
     local x, y = b:nextmsg(0)
     T.eq(contents(x), "4,5"); T.eq(x:isreadonly(), false)
     T.eq(contents(y), "0,0,0"); T.eq(y:isreadonly(), false)
-    ref = nil
+    ref = nil -- luacheck: ignore 311 (GC drop)
     H.collect()
 
     -- a large array
@@ -101,7 +101,8 @@ do -- a carray counts 11 + elementSize * count bytes, plus the header
     b:clear()
     local c = mtmsg.newbuffer("ca-fixed2", 23, 0)
     T.raises_exactly(function() c:addmsg(ints(1, 2, 3)) end,
-        'mtmsg.error.message_size: message size 24 exceeds limit of 23 bytes for mtmsg.buffer(name="ca-fixed2",id=' .. c:id() .. ')')
+        'mtmsg.error.message_size: message size 24 exceeds limit of 23 bytes for mtmsg.buffer(name="ca-fixed2",id='
+            .. c:id() .. ')')
     T.eq(c:addmsg(ints()), true, "an empty int array: 12 bytes")
     local w = mtmsg.newwriter(11, 0)
     w:add(carray.new("double", 0))

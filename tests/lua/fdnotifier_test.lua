@@ -157,7 +157,7 @@ do
     -- a buffer that goes away with messages still counts until they are read
     local b3 = l:newbuffer()
     b3:addmsg("orphan")
-    b3 = nil
+    b3 = nil -- luacheck: ignore 311 (GC drop)
     collectgarbage(); collectgarbage()
     l:notifier(nil)
     local m = capitest.new_notifier()
@@ -210,7 +210,7 @@ do
     local b = mtmsg.newbuffer()
     b:notifier(m)
     local job = ticker.start(m, 2, 50)
-    m = nil
+    m = nil -- luacheck: ignore 311 (GC drop)
     collectgarbage(); collectgarbage()   -- __gc closes the descriptor
     local okn, last = job:join()
     T.check(okn <= 2 and (last == 0 or last == 1), "ticker after __gc: " .. okn .. ", rc " .. last)
@@ -227,7 +227,7 @@ end
 do
     local kind = "eventfd"
     local before, before_list = T.settled_fds(kind)
-    local live = {}
+    local live = {} -- luacheck: ignore 331 (only holds 4 notifiers alive)
     for i = 1, 2000 do
         local n = mtmsg.newfdnotifier()
         if i % 2 == 0 then n:close() end
@@ -240,7 +240,7 @@ do
         if i % 100 == 0 then collectgarbage() end
     end
     T.eq((T.open_fds(kind)), before + 4, "open eventfds: the 4 unclosed notifiers still referenced")
-    live = nil
+    live = nil -- luacheck: ignore 311 (GC drop)
     local after, after_list = T.settled_fds(kind)
     T.eq(after, before, "open eventfds after 2000 notifiers (before:\n" .. before_list .. "\nafter:\n"
         .. after_list .. "\n)")

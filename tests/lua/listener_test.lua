@@ -126,7 +126,7 @@ do
     else
         T.eq(mtmsg.listener(l:id() + 0.0):id(), l:id(), "5.1: integral float id accepted")
     end
-    local _ = d1, d2
+    local _, _ = d1, d2
 end
 
 -- a listener is freed (and unknown) when its last reference and all its
@@ -135,15 +135,15 @@ do
     local l = mtmsg.newlistener("gc-listener-1")
     local id = l:id()
     local b = l:newbuffer()
-    l = nil
+    l = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local r = mtmsg.listener("gc-listener-1")
     T.eq(r:id(), id, "listener kept alive by its buffer, found by name")
     T.eq(mtmsg.listener(id):id(), id, "found by id")
     b:addmsg("still")
     T.results(T.pack(r:nextmsg(0)), "still")
-    r = nil
-    b = nil
+    r = nil -- luacheck: ignore 311 (GC drop)
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises_exactly(function() mtmsg.listener(id) end, "mtmsg.error.unknown_object: listener id " .. id)
     T.raises_exactly(function() mtmsg.listener("gc-listener-1") end,
@@ -151,7 +151,7 @@ do
 
     local l2 = mtmsg.newlistener()
     local id2 = l2:id()
-    l2 = nil
+    l2 = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises_exactly(function() mtmsg.listener(id2) end, "mtmsg.error.unknown_object: listener id " .. id2)
 end
@@ -164,7 +164,8 @@ do
     T.eq(b:addmsg("1"), true)
     T.eq(b:addmsg("2"), false, "fixed listener buffer full")
     T.raises_exactly(function() b:addmsg("m2") end,
-        'mtmsg.error.message_size: message size 5 exceeds limit of 4 bytes for mtmsg.buffer(name="lb-fixed",id=' .. b:id() .. ')')
+        'mtmsg.error.message_size: message size 5 exceeds limit of 4 bytes for mtmsg.buffer(name="lb-fixed",id='
+            .. b:id() .. ')')
     T.results(T.pack(l:nextmsg(0)), "1")
     T.eq(b:addmsg("2"), true)
     local n = l:newbuffer("10")
@@ -341,7 +342,7 @@ do
     gb:addmsg("x")
     T.eq(g:nextmsg(0), "x")
     T.check(none(g:nextmsg(0)))
-    gb = nil
+    gb = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises_exactly(function() g:nextmsg(0) end, "mtmsg.error.no_buffers: mtmsg.listener(id=" .. g:id() .. ")")
 
@@ -350,7 +351,7 @@ do
     local mb = m:newbuffer("gcbuf")
     local mbid = mb:id()
     mb:addmsg("g1"); mb:addmsg("g2", 2)
-    mb = nil
+    mb = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises_exactly(function() mtmsg.buffer("gcbuf") end, 'mtmsg.error.unknown_object: buffer name "gcbuf"')
     T.raises_exactly(function() mtmsg.buffer(mbid) end, "mtmsg.error.unknown_object: buffer id " .. mbid)
@@ -363,13 +364,13 @@ do
     local live = x:newbuffer()
     local dead = x:newbuffer()
     dead:addmsg("d1"); live:addmsg("l1"); dead:addmsg("d2")
-    dead = nil
+    dead = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(x:nextmsg(0), "d1")
     T.eq(x:nextmsg(0), "l1")
     T.eq(x:nextmsg(0), "d2")
     T.check(none(x:nextmsg(0)), "live buffer still connected: no error")
-    live = nil
+    live = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises(function() x:nextmsg(0) end, "mtmsg.error.no_buffers")
 
@@ -377,7 +378,7 @@ do
     local c = mtmsg.newlistener()
     local cb = c:newbuffer("gcbuf-clear")
     cb:addmsg(1)
-    cb = nil
+    cb = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(c:clear(), true)
     T.raises(function() c:nextmsg(0) end, "mtmsg.error.no_buffers")

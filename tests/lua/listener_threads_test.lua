@@ -92,7 +92,7 @@ end
 do
     local NT, N = 3, 300
     local l = mtmsg.newlistener()
-    local keeper = l:newbuffer() -- keeps the listener from raising no_buffers
+    local keeper = l:newbuffer() -- luacheck: ignore 231 (held: keeps the listener from raising no_buffers)
     local names = {}
     local threads = {}
     for i = 1, NT do
@@ -102,7 +102,7 @@ do
             local b = mtmsg.listener(lid):newbuffer(name)
             for s = 1, n do assert(b:addmsg(tid, s)) end
             local id = b:id()
-            b = nil
+            b = nil -- luacheck: ignore 311 (GC drop)
             collectgarbage(); collectgarbage()
             -- the buffer still holds messages (main reads concurrently) or
             -- was consumed; either way it is not findable any more
@@ -126,7 +126,7 @@ do
         T.raises(function() mtmsg.buffer(id) end, "mtmsg.error.unknown_object")
         T.raises(function() mtmsg.buffer(names[i]) end, "mtmsg.error.unknown_object")
     end
-    threads = nil
+    threads = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.check(none(l:nextmsg(0)), "keeper still connected")
     keeper = nil
@@ -145,7 +145,7 @@ do
         return b:id()
     end, l:id())
     local id = join(t)
-    t = nil
+    t = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises(function() mtmsg.buffer(id) end, "mtmsg.error.unknown_object")
     T.results(T.pack(l:nextmsg(0)), "late1")
@@ -293,12 +293,12 @@ do -- README example (mtmsg.error.unknown_object section)
         return true
     end, threadIn:id(), threadOut:id())
     T.eq(lst:nextmsg(5), "started")
-    threadOut = nil -- now it's safe
+    threadOut = nil -- luacheck: ignore 311 (GC drop: now it's safe)
     collect()
     threadIn:addmsg("exit")
     T.eq(lst:nextmsg(5), "finished")
     T.eq(join(thread), true)
-    thread = nil
+    thread = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local _, err = pcall(function() lst:nextmsg(2) end) -- README: nextmsg()
     T.check(type(err) == "string" and err:match(mtmsg.error.no_buffers), "README: no_buffers after the thread ended")

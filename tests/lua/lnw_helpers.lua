@@ -30,7 +30,8 @@ end
 -- `with_pos`) "<chunk>:<line>: " .. prefix.
 function H.raises_pos(f, text)
     local err = T.raises(f, text)
-    T.check(err:match("^.+:%d+: " .. H.pesc(text) .. "$"), "error " .. string.format("%q", err) .. " should be '<pos>: " .. text .. "'")
+    T.check(err:match("^.+:%d+: " .. H.pesc(text) .. "$"),
+        "error " .. string.format("%q", err) .. " should be '<pos>: " .. text .. "'")
     return err
 end
 

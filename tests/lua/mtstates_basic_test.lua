@@ -11,7 +11,6 @@ local H = require "lnw_helpers"
 local mtstates = require "mtstates"
 
 local argerr, collect = H.argerr, H.collect
-local pesc = H.pesc
 local unpack = H.unpack
 
 local C_TB = "\nstack traceback:\n\t[C]: in ?\n\t[C]: in ?"
@@ -45,7 +44,8 @@ do
     end
     table.sort(names)
     T.eq(table.concat(names, ","),
-         "ambiguous_name,concurrent_access,interrupted,invoking_state,object_closed,out_of_memory,state_result,unknown_object",
+         "ambiguous_name,concurrent_access,interrupted,invoking_state,object_closed,out_of_memory,"
+             .. "state_result,unknown_object",
          "exactly the 8 error names")
     T.eq(mtstates.error.state_result, "mtstates.error.state_result")
 
@@ -69,7 +69,8 @@ do
     T.check(tostring(s):match("^mtstates%.state: 0x%x+ %(id=" .. s:id() .. "%)$"), "tostring " .. tostring(s))
     local n = mtstates.newstate("q\"\\x", "return function() end")
     T.eq(n:name(), "q\"\\x")
-    T.check(tostring(n):match("^mtstates%.state: 0x%x+ %(name=\"q\\\"\\\\x\",id=" .. n:id() .. "%)$"), "tostring " .. tostring(n))
+    T.check(tostring(n):match("^mtstates%.state: 0x%x+ %(name=\"q\\\"\\\\x\",id=" .. n:id() .. "%)$"),
+        "tostring " .. tostring(n))
     -- ids are consecutive
     local a = mtstates.newstate("return function() end")
     local b = mtstates.newstate("return function() end")
@@ -89,7 +90,8 @@ do
     T.raises(function() mtstates.newstate("foo", true, "xxx") end, "bad argument #3")
     T.raises(function() mtstates.newstate("foo", true, "xxx", "foo2") end, "bad argument #3")
     argerr(function() mtstates.newstate("foo", true, 2, "foo2") end, 3, NEWSTATE, "lua function expected")
-    argerr(function() mtstates.newstate("foo", true, mtstates.newstate, "foo2") end, 3, NEWSTATE, "lua function expected")
+    argerr(function() mtstates.newstate("foo", true, mtstates.newstate, "foo2") end, 3, NEWSTATE,
+        "lua function expected")
     argerr(function() mtstates.newstate(print) end, 1, NEWSTATE, "lua function expected")
     argerr(function() mtstates.newstate(mtstates.newstate) end, 1, NEWSTATE, "lua function expected")
     argerr(function() mtstates.newstate("n", false) end, 3, NEWSTATE, "lua function expected")
@@ -108,16 +110,19 @@ end
 do
     local up = 1
     argerr(function() mtstates.newstate(function() return up end) end, 1, NEWSTATE, "state function uses upvalue 'up'")
-    argerr(function() mtstates.newstate("n", true, function() return up end) end, 3, NEWSTATE, "state function uses upvalue 'up'")
+    argerr(function() mtstates.newstate("n", true, function() return up end) end, 3, NEWSTATE,
+        "state function uses upvalue 'up'")
     -- globals only: accepted
     local s = mtstates.newstate(function() return function() return tostring(print ~= nil) end end)
     T.eq(s:call(), "true")
     -- [95] globals of the creating state are not visible
+    -- luacheck: push globals GLOBAL_VAR_OF_CREATOR (a global of this state, on purpose)
     GLOBAL_VAR_OF_CREATOR = 1
     T.raises(function()
         mtstates.newstate(function() return function() end, GLOBAL_VAR_OF_CREATOR + 1 end)
     end, "mtstates.error.invoking_state: ")
     GLOBAL_VAR_OF_CREATOR = nil
+    -- luacheck: pop
 end
 
 -- ---------------------------------------------------------------- [89] [90] names and results
@@ -161,10 +166,17 @@ do
     else
         T.eq(1 / p[8], math.huge, "5.1/5.2: -0.0 passes as integer 0")
     end
-    -- light userdata (the same pointer comes back)
-    local ok, capitest = true, require "capitest"
     local s = mtstates.newstate(function() return function(...) return ... end end)
     T.check(none(s:call()), "nothing in, nothing out")
+    -- light userdata (the same pointer comes back): a vtable pointer from
+    -- capitest, on every Lua version (5.1 has no debug.upvalueid)
+    local capitest = require "capitest"
+    local lud = capitest.capi_info(require("mtmsg").newbuffer(), "_capi_notify").vtable
+    T.eq(type(lud), "userdata")
+    local vt = T.pack(s:call(lud, 1, lud))
+    T.eq(vt.n, 3)
+    T.check(vt[1] == lud and vt[3] == lud, "light userdata: the same pointer comes back")
+    T.eq(vt[2], 1)
     -- zero results
     T.check(none(mtstates.newstate("return function() end"):call()), "zero results")
 end
@@ -195,7 +207,8 @@ do
         T.eq(r[7], "nil", "coroutine nil until required")
         T.eq(r[8], true, "package.loaded.string is nil")
         T.eq(s:call(), "42") -- (first result only)
-        local c = mtstates.newstate(false, "return function() return type(coroutine), type(require('coroutine').create) end")
+        local c = mtstates.newstate(false,
+            "return function() return type(coroutine), type(require('coroutine').create) end")
         T.results(T.pack(c:call()), "nil", "function")
     end
     T.results(T.pack(s:call("after")), "42", "function", "1-2", 2)
@@ -204,7 +217,8 @@ end
 -- ---------------------------------------------------------------- [92] [93] setup results
 do
     local err = raises_plain(function() mtstates.newstate(function() end) end, "mtstates.error.state_result: ")
-    T.check(err:find("state setup function returned nothing but a function is required as first result parameter", 1, true), err)
+    T.check(err:find("state setup function returned nothing but a function is required as first result parameter",
+        1, true), err)
     T.check(err:find("stack traceback:", 1, true), "inner traceback: " .. err)
     local err = raises_plain(function() mtstates.newstate(function() return 1 end) end, "mtstates.error.state_result: ")
     T.check(err:find("returned number but a function", 1, true), err)
@@ -215,11 +229,13 @@ do
     local _, err = pcall(function() mtstates.newstate(function() end) end)
     T.check(err:match(mtstates.error.state_result), "README state_result example")
 
-    local err = raises_plain(function() mtstates.newstate(function() return function() end, "", {coroutine.create(function() end)} end) end,
-        "mtstates.error.state_result: ")
-    T.check(err:find("state setup function returned bad parameter #3: type 'thread' not supported at key 1", 1, true), err)
+    local err = raises_plain(function()
+        mtstates.newstate(function() return function() end, "", {coroutine.create(function() end)} end)
+    end, "mtstates.error.state_result: ")
+    T.check(err:find("state setup function returned bad parameter #3: type 'thread' not supported at key 1", 1, true),
+        err)
     T.check(err:sub(-#C_TB) == C_TB, "inner traceback: " .. err)
-    local err = raises_plain(function() mtstates.newstate(function() return function() end, print end) end,
+    raises_plain(function() mtstates.newstate(function() return function() end, print end) end,
         "mtstates.error.state_result: state setup function returned bad parameter #2: type 'function' not supported")
     -- C function as callback works
     local s = mtstates.newstate("return tostring")
@@ -231,17 +247,21 @@ end
 -- ---------------------------------------------------------------- [94] [96] setup errors
 do
     local line = debug.getinfo(1, "l").currentline + 1
-    local err = raises_plain(function() mtstates.newstate(function() error("boom") end) end, "mtstates.error.invoking_state: ")
+    local err = raises_plain(function() mtstates.newstate(function() error("boom") end) end,
+        "mtstates.error.invoking_state: ")
     local src = debug.getinfo(1, "S").short_src
-    T.check(err:find("mtstates.error.invoking_state: " .. src .. ":" .. line .. ": boom\nstack traceback:", 1, true), err)
+    T.check(err:find("mtstates.error.invoking_state: " .. src .. ":" .. line .. ": boom\nstack traceback:", 1, true),
+        err)
     -- "in function 'error'" (5.4) or "in global 'error'" (5.5)
     T.check(err:find("in %a+ 'error'"), "inner traceback from the erroring function: " .. err)
-    local err = raises_plain(function() mtstates.newstate(function() error({}) end) end, "mtstates.error.invoking_state: ")
+    local err = raises_plain(function() mtstates.newstate(function() error({}) end) end,
+        "mtstates.error.invoking_state: ")
     T.check(err:find("mtstates.error.invoking_state: (error object is a table value)\nstack traceback:", 1, true), err)
     T.raises_exactly(function()
         mtstates.newstate(function() error(setmetatable({}, { __tostring = function() return "TS" end })) end)
     end, "mtstates.error.invoking_state: TS")
-    local err = raises_plain(function() mtstates.newstate(function() error(42, 0) end) end, "mtstates.error.invoking_state: 42\nstack traceback:")
+    raises_plain(function() mtstates.newstate(function() error(42, 0) end) end,
+        "mtstates.error.invoking_state: 42\nstack traceback:")
     -- an inner state's state_result inside a setup: wrapped in invoking_state
     local err = raises_plain(function()
         mtstates.newstate(function()
@@ -252,12 +272,12 @@ do
     end, "mtstates.error.invoking_state: ")
     T.check(err:find("mtstates.error.state_result", 1, true), err)
     -- unsupported setup arguments
-    local err = argerr(function() mtstates.newstate(nil, "return function() end", 1, {x = {print}}) end, 4, NEWSTATE,
+    argerr(function() mtstates.newstate(nil, "return function() end", 1, {x = {print}}) end, 4, NEWSTATE,
         "type 'function' not supported at key \"x\" > 1" .. C_TB)
     argerr(function() mtstates.newstate(function() return function() end end, print) end, 2, NEWSTATE,
         "type 'function' not supported" .. C_TB)
-    argerr(function() mtstates.newstate(function() return function() end end, coroutine.create(function() end)) end, 2, NEWSTATE,
-        "type 'thread' not supported" .. C_TB)
+    argerr(function() mtstates.newstate(function() return function() end end, coroutine.create(function() end)) end,
+        2, NEWSTATE, "type 'thread' not supported" .. C_TB)
     argerr(function() mtstates.newstate(function() return function() end end, io.stdout) end, 2, NEWSTATE,
         "type 'userdata' not supported" .. C_TB)
     argerr(function() mtstates.newstate(function() return function() end end, mtstates.newstate("return print")) end, 2,
@@ -277,21 +297,24 @@ do
             return ...
         end
     end)
-    argerr(function() s:call("x", 2, {{}, {print}}) end, 3, "call", "type 'function' not supported at key 2 > 1" .. C_TB)
+    argerr(function() s:call("x", 2, {{}, {print}}) end, 3, "call",
+        "type 'function' not supported at key 2 > 1" .. C_TB)
     argerr(function() s:call(1, coroutine.create(function() end)) end, 2, "call", "type 'thread' not supported" .. C_TB)
     T.raises(function() s:call(print) end, "type 'function' not supported")
     argerr(function() s:tcall(1, "x", {[print] = 1}) end, 3, "tcall", "type 'function' not supported as a key" .. C_TB)
     local err = raises_plain(function() s:call("tab") end,
-        "mtstates.error.state_result: state callback function returned bad parameter #1: type 'function' not supported at key \"f\"")
+        "mtstates.error.state_result: state callback function returned bad parameter #1: "
+            .. "type 'function' not supported at key \"f\"")
     T.check(err:sub(-#C_TB) == C_TB, err)
-    local err = raises_plain(function() s:call("obj") end,
+    raises_plain(function() s:call("obj") end,
         "mtstates.error.state_result: state callback function returned bad parameter #2: type 'userdata' not supported")
     local err = raises_plain(function() s:call("err") end,
         "mtstates.error.invoking_state: mtstates.state(id=" .. s:id() .. "): ")
     T.check(err:find("cb failed\nstack traceback:", 1, true), err)
     T.check(err:find("\n\t%[C%]: [^\n]*$"), "traceback ends in C: " .. err)
     local n = mtstates.newstate("q", "return function() error('x', 0) end")
-    raises_plain(function() n:call() end, "mtstates.error.invoking_state: mtstates.state(name=\"q\",id=" .. n:id() .. "): x\nstack traceback:")
+    raises_plain(function() n:call() end,
+        "mtstates.error.invoking_state: mtstates.state(name=\"q\",id=" .. n:id() .. "): x\nstack traceback:")
     -- the state stays usable after errors
     T.results(T.pack(s:call("echo", 1, "2")), 1, "2")
     -- many values
@@ -350,7 +373,8 @@ do
         local mtstates = require "mtstates"
         return function(id) if id then mtstates.state(id):close() end return "ok" end
     end)
-    local err = raises_plain(function() s:call(s:id()) end, "mtstates.error.invoking_state: mtstates.state(id=" .. s:id() .. "): ")
+    local err = raises_plain(function() s:call(s:id()) end,
+        "mtstates.error.invoking_state: mtstates.state(id=" .. s:id() .. "): ")
     T.check(err:find("mtstates.error.concurrent_access: mtstates.state(id=" .. s:id() .. ")", 1, true), err)
     T.eq(s:call(), "ok", "still usable")
     s:close()
@@ -370,7 +394,7 @@ do
     argerr(function() s:interrupt(1) end, 1, "interrupt", "boolean expected")
     argerr(function() s:interrupt({}) end, 1, "interrupt", "boolean expected")
     s:interrupt(true)
-    for i = 1, 4 do
+    for _ = 1, 4 do
         T.raises(function() s:call(1) end, "mtstates.error.interrupted")
     end
     T.raises(function() s:tcall(0, 1) end, "mtstates.error.interrupted")
@@ -416,7 +440,8 @@ do
     local s = mtstates.newstate(false, "return function() return require('mtstates').id() end")
     T.eq(s:call(), s:id(), "id with libs false")
     -- a coroutine inside the state sees the same id
-    local s = mtstates.newstate("return function() return coroutine.wrap(function() return require('mtstates').id() end)() end")
+    local s = mtstates.newstate(
+        "return function() return coroutine.wrap(function() return require('mtstates').id() end)() end")
     T.eq(s:call(), s:id())
 end
 
@@ -531,7 +556,8 @@ do
     end)
     T.eq(s:call("add2", "x"), "x,x")
     T.results(T.pack(s:call("tcall")), true, "x,x")
-    local err = raises_plain(function() s:call("bad") end, "mtstates.error.invoking_state: mtstates.state(id=" .. s:id() .. "): ")
+    local err = raises_plain(function() s:call("bad") end,
+        "mtstates.error.invoking_state: mtstates.state(id=" .. s:id() .. "): ")
     T.check(err:find("bad argument #2 to 'call' (type 'function' not supported)", 1, true)
         or (T.luajit and err:find("(type 'function' not supported)", 1, true)), err)
 
@@ -546,7 +572,7 @@ do
     end)
     local s2 = mtstates.newstate(function()
         local mtstates = require "mtstates"
-        return function(cmd, back)
+        return function(_cmd, back)
             return mtstates.state(back):call("inc") * 10
         end
     end)
@@ -558,8 +584,10 @@ do
         local mtstates = require "mtstates"
         return function(id) return mtstates.state(id):call() end
     end)
-    local err = raises_plain(function() outer:call(inner:id()) end,
-        "mtstates.error.invoking_state: mtstates.state(name=\"o\",id=" .. outer:id() .. "): mtstates.error.invoking_state: mtstates.state(name=\"i\",id=" .. inner:id() .. "): deep\nstack traceback:")
+    raises_plain(function() outer:call(inner:id()) end,
+        "mtstates.error.invoking_state: mtstates.state(name=\"o\",id=" .. outer:id() .. "): "
+            .. "mtstates.error.invoking_state: mtstates.state(name=\"i\",id=" .. inner:id() .. "): "
+            .. "deep\nstack traceback:")
 end
 
 -- ---------------------------------------------------------------- [115] ownership (README unknown_object example)
@@ -571,11 +599,11 @@ do
     T.eq(s1:isowner(), true)
     T.eq(s2:isowner(), false)
     T.eq(s3:isowner(), false)
-    s2 = nil
+    s2 = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(s3:call(), 3)
     T.eq(mtstates.state(id):id(), id)
-    s1 = nil
+    s1 = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local _, err = pcall(function() s3:call() end)
     T.check(err:match(mtstates.error.object_closed), err)
@@ -587,7 +615,7 @@ do
     local s = mtstates.newstate(function()
         local mtstates = require "mtstates"
         local me
-        return function(cmd)
+        return function(_cmd)
             me = me or mtstates.state(mtstates.id())
             return me:id()
         end
@@ -595,14 +623,14 @@ do
     local id = s:id()
     T.eq(s:call(), id)
     local r = mtstates.state(id)
-    s = nil
+    s = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises(function() r:call() end, "mtstates.error.object_closed")
     T.raises(function() mtstates.state(id) end, "mtstates.error.unknown_object")
 
     -- two owners: the state lives until both are gone
-    local a = mtstates.singleton("own2", "return function() return 'alive' end")
-    local b = mtstates.singleton("own2", "return function() return 'new' end")
+    local a = mtstates.singleton("own2", "return function() return 'alive' end") -- luacheck: ignore 231 (an owner)
+    local b = mtstates.singleton("own2", "return function() return 'new' end") -- luacheck: ignore 231 (an owner)
     local r = mtstates.state("own2")
     a = nil
     collect()
@@ -615,7 +643,7 @@ do
     -- last owner collected while its call runs: closed right after the call
     local X = mtstates.newstate(function()
         local mtstates = require "mtstates"
-        local owner = mtstates.singleton("pending-close", function()
+        local owner = mtstates.singleton("pending-close", function() -- luacheck: ignore 231 (held, then dropped)
             local mtstates = require "mtstates"
             return function(xid)
                 local me = mtstates.state(mtstates.id())
@@ -627,7 +655,7 @@ do
                 return "finished:" .. tostring(r), ok, err, ok2, err2
             end
         end)
-        return function(cmd, sid)
+        return function(cmd)
             if cmd == "drop" then
                 owner = nil
                 collectgarbage()
@@ -680,7 +708,9 @@ do
     local w = s:call(ro)
     T.eq(w:isreadonly(), false)
     -- setup results
-    local s2, arr = mtstates.newstate(function() local c = require "carray" local x = c.new("double", 2) x:set(1, 0.5, 1.5) return function() return x end, x end)
+    local s2, arr = mtstates.newstate(function()
+        local c = require "carray" local x = c.new("double", 2) x:set(1, 0.5, 1.5) return function() return x end, x
+    end)
     T.results(T.pack(arr:get(1, 2)), 0.5, 1.5)
     T.results(T.pack(s2:call():get(1, 2)), 0.5, 1.5)
 end

@@ -89,6 +89,7 @@ do
     -- persistent interrupt: deliveries fail
     s:interrupt(true)
     local n, rc, text = capitest.notify(s)
+    T.eq(n, 0)
     T.eq(rc, 990)
     T.check(text:find("mtstates.error.interrupted", 1, true), text)
     s:interrupt(false)
@@ -101,7 +102,7 @@ do
     local s2 = recorder()
     local r = mtstates.state(s2:id())
     T.results(T.pack(capitest.notify(r)), 1, 0, nil)
-    s2 = nil
+    s2 = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.results(T.pack(capitest.notify(r)), 0, 1, nil)
 end
@@ -173,7 +174,6 @@ do
     T.check(text:find("receiver failed\nstack traceback:", 1, true), text)
     s:call("__fail", nil)
     -- closed
-    local before = s:call("__count")
     s:close()
     T.eq(capitest.receiver_send(s, { 1 }), 1)
     T.eq(capitest.receiver_send(s, { 1 }), 1)
@@ -241,7 +241,7 @@ do
     T.eq(bad, nil)
     -- with Lua callers at the same time
     local job = capitest.receiver_feed(s, 3, 100)
-    for i = 1, 50 do s:call() end
+    for _ = 1, 50 do s:call() end
     local sent, rc = job:join()
     T.eq(sent, 300)
     T.eq(rc, 0)
@@ -255,7 +255,7 @@ do
     end)
     local job = capitest.receiver_feed(slow, 2, 100000)
     mtmsg.sleep(0.1)
-    slow = nil
+    slow = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local sent, rc = job:join()
     T.check(sent > 0 and sent < 200000, "stopped early (" .. sent .. ")")

@@ -94,7 +94,7 @@ for _, NT in ipairs { 2, 8 } do
                 inside = inside + 1
                 if inside > max then max = inside end
                 local v = n
-                for i = 1, 50 do v = v + 0 end
+                for _ = 1, 50 do v = v + 0 end
                 n = v + 1
                 inside = inside - 1
                 return n
@@ -107,7 +107,7 @@ for _, NT in ipairs { 2, 8 } do
         threads[t] = start(function(id, N)
             local s = require("mtstates").state(id)
             local last = 0
-            for i = 1, N do
+            for _ = 1, N do
                 local v = s:call("inc")
                 if v <= last then error("not increasing") end
                 last = v
@@ -154,7 +154,7 @@ do
                 end
             end
             local polls = 0
-            for i = 1, 20 do
+            for _ = 1, 20 do
                 if s:tcall(0, "get") then polls = polls + 1 end
             end
             return ok_count, timeouts
@@ -237,7 +237,8 @@ do
     local t = start(function(id) return require("mtstates").state(id):call() end, s:id())
     T.eq(sync:nextmsg(5), "inside")
     T.raises_exactly(function() s:close() end, "mtstates.error.concurrent_access: mtstates.state(id=" .. s:id() .. ")")
-    T.raises_exactly(function() mtstates.state(s:id()):close() end, "mtstates.error.concurrent_access: mtstates.state(id=" .. s:id() .. ")")
+    T.raises_exactly(function() mtstates.state(s:id()):close() end,
+        "mtstates.error.concurrent_access: mtstates.state(id=" .. s:id() .. ")")
     -- interrupt(false) does not wait for the running call
     s:interrupt(false)
     go:addmsg("go")
@@ -285,7 +286,7 @@ do
     T.eq(out:nextmsg(5), "waiting")
     mtmsg.sleep(0.2)
     -- the owner goes while the call runs: closed right after it
-    s = nil
+    s = nil -- luacheck: ignore 311 (GC drop)
     collect()
     go:addmsg("go")
     T.eq(join(blocker), "block", "the running call completes")
@@ -311,7 +312,7 @@ do
                 local i = 0
                 while true do i = i + 1 end
             elseif cmd == "pcall-loop" then
-                local ok, err = pcall(function()
+                local _, err = pcall(function()
                     sync:addmsg("looping")
                     local i = 0
                     while true do i = i + 1 end
@@ -347,11 +348,11 @@ do
     -- interrupt(true) from another thread: every call fails until interrupt(false)
     t = start(function(id) local s = require("mtstates").state(id) return pcall(s.call, s, "loop") end, s:id())
     T.eq(sync:nextmsg(5), "looping")
-    local ok, err = in_thread(function(id)
+    T.results(T.pack(in_thread(function(id)
         local s = require("mtstates").state(id)
         s:interrupt(true)
         return true
-    end, s:id())
+    end, s:id())), true)
     local ok, err = join(t)
     T.eq(ok, false)
     T.check(err:find("mtstates.error.interrupted", 1, true), err)
@@ -385,7 +386,8 @@ do
     T.eq(threadOut:nextmsg(5), "started")
     mtmsg.sleep(0.2)
     T.raises_exactly(function() mtstates.state("foo112") end, "mtstates.error.unknown_object: state name \"foo112\"")
-    T.raises_exactly(function() mtstates.state(firstId + 1) end, "mtstates.error.unknown_object: state id " .. (firstId + 1))
+    T.raises_exactly(function() mtstates.state(firstId + 1) end,
+        "mtstates.error.unknown_object: state id " .. (firstId + 1))
     local s2 = mtstates.newstate("foo112", "return function() end")
     T.eq(s2:name(), "foo112")
     T.eq(mtstates.state("foo112"):id(), s2:id())
@@ -394,7 +396,7 @@ do
     T.eq(msg, "created")
     T.eq(createdId, firstId + 1, "the constructing state had the next id")
     T.raises_exactly(function() mtstates.state("foo112") end, "mtstates.error.ambiguous_name: state name \"foo112\"")
-    s2 = nil
+    s2 = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local s = mtstates.state("foo112")
     T.eq(s:call(), "ok")
@@ -430,7 +432,7 @@ do
         end, created:id(), out:id(), release:id())
     end
     local ids = {}
-    for t = 1, NT do
+    for _ = 1, NT do
         local id, owner = out:nextmsg(10)
         T.eq(owner, true)
         ids[#ids + 1] = id
@@ -440,7 +442,7 @@ do
     local mine = mtstates.singleton("race", "error('not called')")
     T.eq(mine:id(), ids[1])
     T.eq(mine:call(), NT + 1, "every thread called the one state")
-    for t = 1, NT do release:addmsg("go") end
+    for _ = 1, NT do release:addmsg("go") end
     for t = 1, NT do T.eq(join(threads[t]), ids[1]) end
     collect()
     T.eq(mine:call(), NT + 2, "still open while this owner lives")
@@ -557,7 +559,7 @@ do
     s:call("fail", false)
     T.eq(b:addmsg("z"), true, "still connected")
     -- a closed state is dropped silently
-    local count = s:call("count")
+    T.eq(s:call("count"), 5 + NT * N, "the failed notification and the next counted")
     s:close()
     T.eq(b:addmsg("after close"), true)
     T.eq(b:addmsg("again"), true)
@@ -572,7 +574,7 @@ do
     b2:addmsg(1)
     local r = mtstates.state(s3:id())
     T.eq(r:call("get"), 2)
-    s3 = nil
+    s3 = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.raises(function() r:call() end, "mtstates.error.object_closed")
     T.eq(b2:addmsg(2), true, "ownerless state dropped as notifier")

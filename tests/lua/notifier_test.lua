@@ -17,7 +17,7 @@ local function none(...) return select("#", ...) == 0 end
 local function count_of(id)
     local b = mtmsg.buffer(id)
     local c = b:msgcnt()
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     return c
 end
 
@@ -341,7 +341,7 @@ do -- a notifier buffer without Lua references stays alive while connected
     local n = mtmsg.newbuffer("nt-retained")
     local nid = n:id()
     b:notifier(n)
-    n = nil
+    n = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(count_of(nid), 0, "[82] findable by id")
     T.eq(mtmsg.buffer("nt-retained"):id(), nid, "findable by name")
@@ -358,12 +358,12 @@ do -- the connecting buffer is collected first: the notifier is released
     local n = mtmsg.newbuffer()
     local nid = n:id()
     b:notifier(n, "<")
-    n = nil
+    n = nil -- luacheck: ignore 311 (GC drop)
     b:addmsg(1)
     b:nextmsg(0)
     collect()
     T.eq(count_of(nid), 1)
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     unknown(nid)
 
@@ -373,14 +373,14 @@ do -- the connecting buffer is collected first: the notifier is released
     local mid = m:id()
     c:notifier(m, ">")
     c:notifier(m, "<")
-    m = nil
+    m = nil -- luacheck: ignore 311 (GC drop)
     collect()
     c:addmsg(1); c:nextmsg(0)
     T.eq(count_of(mid), 2)
     c:notifier(nil, ">")
     collect()
     T.eq(count_of(mid), 2, "still retained by the < slot")
-    c = nil
+    c = nil -- luacheck: ignore 311 (GC drop)
     collect()
     unknown(mid)
 
@@ -389,7 +389,7 @@ do -- the connecting buffer is collected first: the notifier is released
     local k = mtmsg.newbuffer()
     d:notifier(k)
     d:addmsg(1)
-    d = nil
+    d = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(k:msgcnt(), 1, "notifier with its own reference is unaffected")
     k:addmsg("own")
@@ -401,13 +401,13 @@ do -- one notifier shared by two buffers: released after both are gone
     local n = mtmsg.newbuffer()
     local nid = n:id()
     a:notifier(n); b:notifier(n)
-    n = nil
-    a = nil
+    n = nil -- luacheck: ignore 311 (GC drop)
+    a = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(count_of(nid), 0, "retained by b")
     b:addmsg(1)
     T.eq(count_of(nid), 1)
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     unknown(nid)
 end
@@ -419,9 +419,9 @@ do -- a collected listener buffer with messages keeps its notifiers until
     local n = mtmsg.newbuffer()
     local nid = n:id()
     lb:notifier(n, "<")
-    n = nil
+    n = nil -- luacheck: ignore 311 (GC drop)
     lb:addmsg("g1"); lb:addmsg("g2")
-    lb = nil
+    lb = nil -- luacheck: ignore 311 (GC drop)
     collect()
     T.eq(count_of(nid), 0, "retained")
     T.eq(l:nextmsg(0), "g1")
@@ -444,7 +444,7 @@ do -- a buffer notifying itself on removal [84]
     b:notifier(nil, "<")
     T.results(T.pack(b:nextmsg(0)))
     T.eq(b:msgcnt(), 0)
-    b = nil
+    b = nil -- luacheck: ignore 311 (GC drop)
     collect()
     unknown(bid)
 end
@@ -555,7 +555,7 @@ do -- the notifier's last Lua reference lives in a thread that ends; the
         return n:id()
     end, b:id())
     local nid = H.join(t)
-    t = nil
+    t = nil -- luacheck: ignore 311 (GC drop)
     collect()
     b:addmsg(1); b:addmsg(2); b:addmsg(3)
     T.eq(count_of(nid), 3, "notifier created in an ended thread still notified")
@@ -579,12 +579,12 @@ do -- the notifier's last Lua reference lives in a thread that ends; the
         return s:msgcnt()
     end, sid, ready:id(), 500)
     T.eq(ready:nextmsg(5), "have-ref")
-    src = nil
+    src = nil -- luacheck: ignore 311 (GC drop)
     collect()
     local cnt = H.join(t)
     T.eq(cnt, 500)
     T.eq(n:msgcnt(), 500)
-    t = nil
+    t = nil -- luacheck: ignore 311 (GC drop)
     collect()
     unknown(sid)
 end

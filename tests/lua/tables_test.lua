@@ -147,7 +147,7 @@ do
         P .. ": function at key 2.5 > true > 1")
     argerr(function() b:setmsg({ mtmsg.time, function() end }) end, 1, "setmsg", P .. ": function at key 2")
     -- a long key is cut short in the message
-    local err = argerr(function() b:addmsg({ [string.rep("k", 100)] = function() end }) end, 1, "addmsg",
+    argerr(function() b:addmsg({ [string.rep("k", 100)] = function() end }) end, 1, "addmsg",
         P .. ': function at key "' .. string.rep("k", 40) .. '..."')
     T.eq(b:msgcnt(), 1, "nothing stored")
     T.eq(b:nextmsg(), "keep", "nothing replaced by the failed setmsg")
@@ -184,9 +184,11 @@ do
     T.eq(depth, 200); T.eq(r.leaf, "leaf")
     local DEEP = "tables nested more than 200 levels deep"
     argerr(function() b:addmsg(nest(201)) end, 1, "addmsg", DEEP .. ' at key "a" > "a" > "a" > ... > "a" > "a" > "a"')
-    argerr(function() b:addmsg(0, { x = nest(200) }) end, 2, "addmsg", DEEP .. ' at key "x" > "a" > "a" > ... > "a" > "a" > "a"')
+    argerr(function() b:addmsg(0, { x = nest(200) }) end, 2, "addmsg",
+        DEEP .. ' at key "x" > "a" > "a" > ... > "a" > "a" > "a"')
     -- far beyond the limit: a clean error, no C stack overflow
-    argerr(function() b:addmsg(nest(100000)) end, 1, "addmsg", DEEP .. ' at key "a" > "a" > "a" > ... > "a" > "a" > "a"')
+    argerr(function() b:addmsg(nest(100000)) end, 1, "addmsg",
+        DEEP .. ' at key "a" > "a" > "a" > ... > "a" > "a" > "a"')
     T.eq(b:msgcnt(), 0)
     local s = mtstates.newstate("return function(t) return t end")
     T.check(s:call(nest(200)).a, "200 levels through a state")
@@ -278,7 +280,8 @@ do
     T.eq(s:call("init").config.level, 3, "setup argument table")
     T.eq(extra.setup, "result", "setup result table")
     T.eq(init_back.config.level, 3)
-    local one = mtstates.singleton("tables-singleton", function(t) return function() return t.v end end, { v = "single" })
+    local one = mtstates.singleton("tables-singleton", function(t) return function() return t.v end end,
+        { v = "single" })
     T.eq(one:call(), "single", "singleton setup argument table")
     local t = { x = { y = 1 } }
     t.x.back = t

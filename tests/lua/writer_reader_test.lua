@@ -136,7 +136,8 @@ do -- writer:setmsg [30]
     f:addmsg("keep")
     w:add(string.rep("z", 10))
     T.raises_exactly(function() w:setmsg(f) end,
-        'mtmsg.error.message_size: message size 13 exceeds limit of 8 bytes for mtmsg.buffer(name="wr-fixed",id=' .. f:id() .. ')')
+        'mtmsg.error.message_size: message size 13 exceeds limit of 8 bytes for mtmsg.buffer(name="wr-fixed",id='
+            .. f:id() .. ')')
     T.eq(f:msgcnt(), 1, "[30] a failing setmsg leaves the buffer as it was")
     T.results(T.pack(f:nextmsg(0)), "keep")
     w:clear()
@@ -336,8 +337,10 @@ end
 do -- reader with listeners, closed, aborted sources; emptied first
     local l = mtmsg.newlistener("rd-L")
     local r = mtmsg.newreader()
-    T.raises_exactly(function() r:nextmsg(l) end, 'mtmsg.error.no_buffers: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
-    T.raises_exactly(function() r:nextmsg(l, 0) end, 'mtmsg.error.no_buffers: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
+    T.raises_exactly(function() r:nextmsg(l) end,
+        'mtmsg.error.no_buffers: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
+    T.raises_exactly(function() r:nextmsg(l, 0) end,
+        'mtmsg.error.no_buffers: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
     local a, b = l:newbuffer(), l:newbuffer()
     a:addmsg("a1"); a:addmsg("a2"); b:addmsg("b1")
     local got = {}
@@ -371,7 +374,8 @@ do -- reader with listeners, closed, aborted sources; emptied first
     T.raises_exactly(function() r:nextmsg(c, 0) end, "mtmsg.error.object_closed: mtmsg.buffer(id=" .. c:id() .. ")")
     T.check(none(r:next()), "reader emptied before the closed error")
     l:close()
-    T.raises_exactly(function() r:nextmsg(l) end, 'mtmsg.error.object_closed: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
+    T.raises_exactly(function() r:nextmsg(l) end,
+        'mtmsg.error.object_closed: mtmsg.listener(name="rd-L",id=' .. l:id() .. ')')
 end
 
 do -- nonblock mode of the source decides when no timeout is given

@@ -102,11 +102,11 @@ do
     local objects = {}
     for i = 1, 2000 do objects[i] = mtmsg.newbuffer() end
     local l = mtmsg.newlistener()
-    for i = 1, 200 do objects[#objects + 1] = l:newbuffer() end
+    for _ = 1, 200 do objects[#objects + 1] = l:newbuffer() end
     objects[#objects + 1] = l
     local CYCLES = S.scaled(400, 10)
     local mixed, example = 0, nil
-    for c = 1, CYCLES do
+    for _ = 1, CYCLES do
         local go, ready = mtmsg.newbuffer(), mtmsg.newbuffer()
         local function toggler(flag, go_id, ready_id)
             local mtmsg = require "mtmsg"

@@ -156,7 +156,8 @@ while mtmsg.time() < t_end do
                 for _, s in ipairs(list) do
                     if s <= prev or seen[p][s] then
                         S.check(s > prev, "round " .. round .. ": producer " .. p .. " in order for one consumer")
-                        S.check(not seen[p][s], "round " .. round .. ": message " .. p .. "/" .. s .. " delivered twice")
+                        S.check(not seen[p][s],
+                            "round " .. round .. ": message " .. p .. "/" .. s .. " delivered twice")
                     end
                     seen[p][s] = true
                     prev = s

@@ -97,7 +97,7 @@ do
         local l = mtmsg.newlistener()
         local lb = l:newbuffer()
         local feed = capitest.receiver_feed(lb, F, N, false, 20)
-        local consumer = S.thread(function(lid, total)
+        local consumer = S.thread(function(lid, _total)
             local mtmsg = require "mtmsg"
             local l = mtmsg.listener(lid)
             local n, last, order = 0, {}, 0
@@ -111,11 +111,11 @@ do
             end
         end, l:id(), F * N)
         -- the C feeders now hold the only references
-        lb = nil
+        lb = nil -- luacheck: ignore 311 (GC drop)
         collectgarbage()
         collectgarbage()
         local sent, rc = feed:join()
-        feed = nil
+        feed = nil -- luacheck: ignore 311 (GC drop)
         collectgarbage()   -- the job's own reference goes with its userdata
         expected = expected + F * N
         S.check(sent == F * N and rc == 0, "orphan feed: sent " .. tostring(sent) .. " rc " .. tostring(rc))
@@ -165,8 +165,8 @@ do
         local t0 = mtmsg.time()
         local action = (round % 3 == 0) and "abort" or "close"
         if action == "abort" then b:abort() else b:close() end
-        local sent, frc = feed:join()
-        local read, rrc = readers:join()
+        local _, frc = feed:join()
+        local _, rrc = readers:join()
         local took = mtmsg.time() - t0
         if took > 5 then slow = slow + 1 end
         rcs[#rcs + 1] = action .. ":" .. frc .. "/" .. rrc
@@ -190,7 +190,7 @@ else
     local F, N = 4, S.scaled(10000, 20)
     local st = mtstates.newstate(function()
         local seen, count, bad = {}, 0, 0
-        return function(t, seq, ...)
+        return function(t, seq)
             if t == "stats" then return count, bad end
             local k = t * 1000000 + seq
             if seen[k] then bad = bad + 1 end

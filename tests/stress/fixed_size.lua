@@ -134,7 +134,9 @@ do
     local P, C = 6, 6
     local threads = {}
     for p = 1, P do threads[#threads + 1] = S.thread(producer, p, S.seed + p, DURATION, S.unpack(ids)) end
-    for c = 1, C do threads[#threads + 1] = S.thread(consumer, c, S.seed + 100 + c, DURATION + 0.2, L:id(), S.unpack(ids)) end
+    for c = 1, C do
+        threads[#threads + 1] = S.thread(consumer, c, S.seed + 100 + c, DURATION + 0.2, L:id(), S.unpack(ids))
+    end
     local results = S.join_all(threads, DURATION + 30, "fixed")
     local sent, counts = {}, {}
     local f = { sent = 0, falses = 0, too_big = 0, got = 0, order = 0, corrupt = 0, reader_small = 0 }
@@ -145,7 +147,8 @@ do
             local p = r[1]
             S.decode_map(r[6], function(t, n) sent[t * 100 + p] = n end)
         elseif i > P and r.n >= 7 then
-            f.got, f.order, f.corrupt, f.reader_small = f.got + r[2], f.order + r[3], f.corrupt + r[4], f.reader_small + r[5]
+            f.got, f.order, f.corrupt, f.reader_small =
+                f.got + r[2], f.order + r[3], f.corrupt + r[4], f.reader_small + r[5]
             S.check(r[6] == "", "consumer error: " .. tostring(r[6]))
             S.decode_lists(r[7], function(k, s)
                 counts[k] = counts[k] or {}
@@ -262,12 +265,14 @@ local function getter(seed, duration, bid)
 end
 
 do
-    local results_all = {}
+    local results_all = {} -- luacheck: ignore 241 (only holds the three buffers alive)
     local f = { sets = 0, falses = 0, refused = 0, got = 0, order = 0, corrupt = 0, maxcnt = 0 }
     for _, spec in ipairs { { 128, 0 }, { 0, 0 }, { 1024, 2 } } do
         local b = mtmsg.newbuffer(spec[1], spec[2])
         local threads = {}
-        for p = 1, 6 do threads[#threads + 1] = S.thread(setter, p, S.seed + 200 + p, DURATION / 3, b:id(), spec[2] == 0) end
+        for p = 1, 6 do
+            threads[#threads + 1] = S.thread(setter, p, S.seed + 200 + p, DURATION / 3, b:id(), spec[2] == 0)
+        end
         for c = 1, 3 do threads[#threads + 1] = S.thread(getter, S.seed + 300 + c, DURATION / 3, b:id()) end
         local results = S.join_all(threads, DURATION + 30, "setmsg storm")
         for i, r in pairs(results) do
@@ -286,7 +291,8 @@ do
         results_all[#results_all + 1] = b
     end
     S.report("setmsg storm", { "buffers", 3, "setters", 18, "getters", 9, "setmsg_true", f.sets,
-        "setmsg_false", f.falses, "oversized_refused", f.refused, "message_size", f.too_big, "received", f.got, "max_msgcnt_seen", f.maxcnt,
+        "setmsg_false", f.falses, "oversized_refused", f.refused, "message_size", f.too_big, "received", f.got,
+        "max_msgcnt_seen", f.maxcnt,
         "out_of_order", f.order, "corrupt", f.corrupt })
     S.check(f.order == 0, "setmsg storm: out of order")
     S.check(f.corrupt == 0, "setmsg storm: corrupt or oversized message read")

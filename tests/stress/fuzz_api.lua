@@ -50,7 +50,7 @@ local capitest = require "capitest"
 ------------------------------------------------------------------------------
 local hb = mtmsg.newbuffer()
 -- a gap of ids, so that lookups of pool ids +- small deltas miss hb
-local gap = {}
+local gap = {} -- luacheck: ignore 241 (only holds the buffers: their ids stay taken)
 for i = 1, 16 do gap[i] = mtmsg.newbuffer() end
 
 local watchdog = S.thread(function(hb_id)
@@ -268,7 +268,9 @@ local function rand_value(depth)
         if math.random(4) == 1 then rawset(t, t, rand_value((depth or 0) + 1) or 0) end
         return t
     elseif r <= 66 then
-        local fs = { noup1, noup2, noup3, noup4, withup, print, error, mtmsg.newbuffer, tostring, coroutine.wrap(noup1) }
+        local fs = {
+            noup1, noup2, noup3, noup4, withup, print, error, mtmsg.newbuffer, tostring, coroutine.wrap(noup1)
+        }
         return fs[math.random(#fs)]
     elseif r <= 68 then
         local co = coroutine.create(noup2)
@@ -304,7 +306,8 @@ build_pool()
 local classes_seen = {}
 for _, e in ipairs(pool) do
     local class = mtmsg.type(e.v)
-    if class ~= "userdata" and not classes_seen[class] and (class:find("^mtmsg") or class:find("^mtthread") or class:find("^mtstates")) then
+    if class ~= "userdata" and not classes_seen[class]
+        and (class:find("^mtmsg") or class:find("^mtthread") or class:find("^mtstates")) then
         classes_seen[class] = true
         local mt = debug.getmetatable(e.v)
         local names = {}
@@ -452,7 +455,8 @@ while iter < ITERS and mtmsg.time() < t_end do
         local parts = {}
         for i = 1, n do
             local v = args[i]
-            local d = type(v) == "string" and string.format("%q", v:sub(1, 20)) or type(v) == "table" and "table" or select(2, pcall(tostring, v))
+            local d = type(v) == "string" and string.format("%q", v:sub(1, 20))
+                or type(v) == "table" and "table" or select(2, pcall(tostring, v))
             if type(v) == "userdata" then d = mtmsg.type(v) .. "(" .. tostring(select(2, pcall(tostring, v))) .. ")" end
             parts[i] = d
         end
@@ -523,7 +527,8 @@ S.report("fuzz", { "seed", SEED, "iterations", iter, "calls", stats.calls, "resu
     "wrong_self", stats.wrong_self, "targets_covered", covered .. "/" .. total_targets,
     "distinct_error_kinds", nkinds, "non_string_errors", stats.nonstring, "watchdog_rescues", rescues,
     "max_call_s", stats.max_call, "pool_rebuilds", stats.pool_rebuilds, "gc_cycles", stats.gc })
-S.report("fuzz sanitized", { "sizes", sanitized.sizes, "timeouts", sanitized.timeouts, "notifier_cycles_avoided", sanitized.cycles })
+S.report("fuzz sanitized",
+    { "sizes", sanitized.sizes, "timeouts", sanitized.timeouts, "notifier_cycles_avoided", sanitized.cycles })
 if #never_ok > 0 then print("  targets that never returned normally: " .. table.concat(never_ok, ", ")) end
 for _, e in ipairs(nonstring_examples) do print("  non-string error: " .. e) end
 if os.getenv("MTMSG_FUZZ_VERBOSE") then

@@ -35,7 +35,7 @@ do
             local b = mtmsg.newbuffer(64, 1.5)
             for _ = 1, users do ids:addmsg(b:id()) end
             for _ = 1, users do assert(acks:nextmsg(10) == "have") end
-            b = nil
+            b = nil -- luacheck: ignore 311 (GC drop)
             collectgarbage()
             collectgarbage()
             return true
@@ -63,7 +63,7 @@ do
                 end
                 return count, order, id
             end, k, ids:id(), acks:id(), N, true)
-            list[#list + 1] = S.thread(function(k, ids_id, acks_id, n)
+            list[#list + 1] = S.thread(function(_k, ids_id, acks_id, n)
                 local mtmsg = require "mtmsg"
                 local ids, acks = mtmsg.buffer(ids_id), mtmsg.buffer(acks_id)
                 local id = ids:nextmsg(10)
@@ -109,7 +109,7 @@ do
     local delivered, expected, nobuf, order, hangs = 0, 0, 0, 0, 0
     for _ = 1, math.max(1, math.floor(ROUNDS / 4)) do
         local lst = mtmsg.newlistener()
-        local anchor = lst:newbuffer()
+        local anchor = lst:newbuffer() -- luacheck: ignore 231 (held: the listener keeps a buffer)
         local consumer = S.thread(function(lid)
             local mtmsg = require "mtmsg"
             local l = mtmsg.listener(lid)
@@ -131,7 +131,7 @@ do
                 local b = l:newbuffer(0, 1.2)
                 for i = 1, k do assert(b:addmsg(p, i, string.rep("p", i % 40))) end
                 -- drop the buffer with its messages still queued
-                b = nil
+                b = nil -- luacheck: ignore 311 (GC drop)
                 collectgarbage()
                 return k
             end, lst:id(), p, K)
@@ -198,7 +198,8 @@ do
             if r[1] == "wake" then woken = woken + 1 end
         end
     end
-    S.report("C creator gone, waiters woken", { "rounds", ROUNDS, "waiters", ROUNDS * WAITERS, "woken", woken, "hangs", hangs })
+    S.report("C creator gone, waiters woken",
+        { "rounds", ROUNDS, "waiters", ROUNDS * WAITERS, "woken", woken, "hangs", hangs })
     S.check(woken == ROUNDS * WAITERS, "C: woken " .. woken)
 end
 
@@ -213,7 +214,7 @@ do
         local ntf = mtmsg.newbuffer()
         local ntf_id = ntf:id()
         src:notifier(ntf, ">")
-        ntf = nil
+        ntf = nil -- luacheck: ignore 311 (GC drop)
         collectgarbage()
         collectgarbage()
         local counter = S.thread(function(ntf_id, total)
@@ -267,7 +268,7 @@ do
             local b = mtmsg.newbuffer("gc-race")
             ids:setmsg(b:id())
             b:addmsg("x")
-            b = nil
+            b = nil -- luacheck: ignore 311 (GC drop)
             n = n + 1
             if n % 4 == 0 then collectgarbage() else collectgarbage("step") end
         end
@@ -300,7 +301,7 @@ do
                     found = found + 1
                     -- our reference keeps it alive: it must work
                     if b:addmsg("y") and b:nextmsg(0) ~= nil then used = used + 1 end
-                    b = nil
+                    b = nil -- luacheck: ignore 311 (GC drop)
                 elseif tostring(b):find("unknown_object", 1, true) then
                     unknown = unknown + 1
                 elseif tostring(b):find("ambiguous_name", 1, true) then
@@ -319,7 +320,8 @@ do
     local found, unknown, ambiguous, other, used = 0, 0, 0, 0, 0
     for _, x in pairs(results) do
         if x.n >= 5 then
-            found, unknown, ambiguous, other, used = found + x[1], unknown + x[2], ambiguous + x[3], other + x[4], used + x[5]
+            found, unknown, ambiguous, other, used =
+                found + x[1], unknown + x[2], ambiguous + x[3], other + x[4], used + x[5]
         end
     end
     S.report("E lookup vs last reference", { "created_dropped", created, "found", found, "used_ok", used,

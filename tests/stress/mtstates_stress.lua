@@ -22,7 +22,6 @@ local mtstates = S.mtstates()
 
 local INTERRUPTED = "mtstates.error.interrupted"
 local CLOSED = "mtstates.error.object_closed"
-local UNKNOWN = "mtstates.error.unknown_object"
 local BUSY = "mtstates.error.concurrent_access"
 
 -- A state whose callback spins in Lua for `ms` milliseconds and returns
@@ -94,7 +93,11 @@ do
             if ok and r == x * 2 then
                 ok_calls = ok_calls + 1
             elseif ok and r == "caught" then
-                if tostring(r2):find("mtstates.error.interrupted", 1, true) then caught = caught + 1 else wrong = wrong + 1 end
+                if tostring(r2):find("mtstates.error.interrupted", 1, true) then
+                    caught = caught + 1
+                else
+                    wrong = wrong + 1
+                end
             elseif not ok and tostring(r):find("mtstates.error.interrupted", 1, true) then
                 interrupted = interrupted + 1
             elseif ok then
@@ -135,7 +138,9 @@ do
     end
     local threads = {}
     for c = 1, CALLERS do threads[#threads + 1] = S.thread(caller, S.seed + c, DURATION, S.unpack(ids)) end
-    for k = 1, INTERRUPTERS do threads[#threads + 1] = S.thread(interrupter, S.seed + 50 + k, DURATION, S.unpack(ids)) end
+    for k = 1, INTERRUPTERS do
+        threads[#threads + 1] = S.thread(interrupter, S.seed + 50 + k, DURATION, S.unpack(ids))
+    end
     local results = S.join_all(threads, DURATION + 30, "interrupt storm", function()
         for _, s in ipairs(states) do pcall(s.interrupt, s, true) end
     end)
@@ -258,7 +263,7 @@ do
     for i, r in pairs(results) do
         if r[1] == true and r[2] == tostring(i * 2) then
             got = got + 1
-        elseif r[1] == false and r[2]:find("mtstates.error.object_closed", 1, true) then
+        elseif r[1] == false and r[2]:find(CLOSED, 1, true) then
             closed = closed + 1
         else
             other = other + 1

@@ -191,8 +191,9 @@ end
 S.check(last[1] + last[2] == bg_rounds, "background rounds " .. bg_rounds .. " vs messages " .. (last[1] + last[2]))
 
 S.report("churn", {
-    "threads", started, "waves", PHASES[1][1] .. "x8+" .. PHASES[2][1] .. "x32", "ok", joined_ok, "deliberate_errors", deliberate,
-    "other_errors", other_errors, "hangs", hangs, "grandchildren", got_grand .. "/" .. expected_grand,
+    "threads", started, "waves", PHASES[1][1] .. "x8+" .. PHASES[2][1] .. "x32", "ok", joined_ok,
+    "deliberate_errors", deliberate, "other_errors", other_errors, "hangs", hangs,
+    "grandchildren", got_grand .. "/" .. expected_grand,
     "seconds", churn_time, "threads_per_s", started / churn_time })
 S.report("messages", { "churn", got_churn, "listener", lcount, "lost", lost, "duplicated", dup, "corrupt", bad })
 S.report("background", { "threads", #bgs, "rounds", bg_rounds, "messages", bg_msgs, "lost", bg_lost })
@@ -273,7 +274,8 @@ for i = 1, 8 do
     assert(ok == true, "thread " .. i .. ": " .. tostring(n))
     total = total + n
 end
-print(string.format("unloaded=%d maps_before=%d maps_after_unload=%d maps_end=%d ops=%d", unloaded, before, after, maps(), total))
+print(string.format("unloaded=%d maps_before=%d maps_after_unload=%d maps_end=%d ops=%d",
+    unloaded, before, after, maps(), total))
 ]==]
 do
     local interp = arg and arg[-1]
@@ -294,7 +296,8 @@ do
         end
     end
     os.remove(path)
-    S.report("unload", { "children", runs, "ok", ok_runs, "threads_per_child", 8, "last", "[" .. tostring(last) .. "]" })
+    S.report("unload",
+        { "children", runs, "ok", ok_runs, "threads_per_child", 8, "last", "[" .. tostring(last) .. "]" })
     S.check(last == "" or not last:find("unloaded=0 ", 1, true), "the child found no C library handles to unload")
 end
 
