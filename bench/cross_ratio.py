@@ -11,39 +11,23 @@ is measured against the original's nearest baseline in the same run:
 Prints the median, min and max over the runs of A / B, where run r of A is
 paired with run r of B (LOG: a target/bench/run-*.log).
 """
-import re
-import statistics
 import sys
 
-
-def load(path):
-    values, run, side = {}, None, None
-    with open(path) as f:
-        for line in f:
-            m = re.match(r"# run (\d+) script \S+ side (\w+)", line)
-            if m:
-                run, side = int(m.group(1)), m.group(2)
-                continue
-            m = re.match(r"bench=(\w+) (ops=.*)", line)
-            if m and run is not None:
-                for kv in m.group(2).split():
-                    k, _, v = kv.partition("=")
-                    values[(run, side, m.group(1), k)] = v
-    return values
+sys.dont_write_bytecode = True     # no bench/__pycache__ from the import below
+import benchlog  # noqa: E402
 
 
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
-    values = load(sys.argv[1])
+    values = benchlog.load(sys.argv[1])
     a, b = (tuple(x.split(":")) for x in sys.argv[2:4])
-    runs = sorted({r for r, *_ in values})
-    ratios = [float(values[(r, *a)]) / float(values[(r, *b)])
-              for r in runs if (r, *a) in values and (r, *b) in values]
+    ratios = benchlog.ratios(values, a, b)
     if not ratios:
         sys.exit(f"no run has both {sys.argv[2]} and {sys.argv[3]}")
-    print(f"{sys.argv[2]} / {sys.argv[3]}: median {statistics.median(ratios):.3g} "
-          f"min {min(ratios):.3g} max {max(ratios):.3g} ({len(ratios)} runs)")
+    med, lo, hi = benchlog.summary(ratios)
+    print(f"{sys.argv[2]} / {sys.argv[3]}: median {med:.3g} "
+          f"min {lo:.3g} max {hi:.3g} ({len(ratios)} runs)")
 
 
 main()

@@ -15,6 +15,11 @@
 local B = dofile(((arg and arg[0] or ""):match("^(.*[/\\])") or "") .. "common.lua")
 local mtmsg = require "mtmsg"
 
+-- The originals store a table as corrupt data, and reading it back may
+-- crash them: only our builds ("mtmsg <version>") are probed.
+if not tostring(mtmsg._VERSION):match("^mtmsg ") then
+    error("this mtmsg has no tables in messages", 0)
+end
 local b = mtmsg.newbuffer()
 do
     local ok, t = pcall(function() b:addmsg({ 1 }); return b:nextmsg() end)
