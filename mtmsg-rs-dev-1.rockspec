@@ -24,6 +24,9 @@ build = {
    -- gets its own file, as luarocks installs files, not links.
    build_command = [[cargo build --release --no-default-features --features "$($(LUA) -e 'local v = _VERSION:match("%d+%.%d+"):gsub("%.", "") print(type(jit) == "table" and "luajit" or "lua" .. v)')" && cp target/release/libmtmsg.so mtmsg.so && cp mtmsg.so mtstates.so && cp mtmsg.so mtthread.so]],
    install_command = [[mkdir -p "$(PREFIX)/include" && cp include/notify_capi.h include/receiver_capi.h include/sender_capi.h "$(PREFIX)/include/"]],
+   -- The API reference and the lua-language-server annotations
+   -- (docs/types) go to the rock's folder: `luarocks show --rock-dir mtmsg-rs`.
+   copy_directories = { "docs" },
    install = {
       lib = {
          mtmsg = "mtmsg.so",
