@@ -167,6 +167,7 @@ for _, m in ipairs(MODULES) do
     end
     T.check(not in_errors, path .. ": " .. m .. ".error table not closed by a line '}'")
 end
+local capi = read("docs/api/capi.md")
 for short, class in pairs(classes) do
     local m = class.full:match("^(%w+)")
     local types = read("docs/types/" .. m .. ".lua")
@@ -174,7 +175,6 @@ for short, class in pairs(classes) do
         problem("docs/types/%s.lua: no ---@class %s", m, class.full)
     end
     -- The C API fields are described in capi.md by name.
-    local capi = read("docs/api/capi.md")
     for field in pairs(class.capi) do
         if not capi:find(field, 1, true) then problem("docs/api/capi.md: %s's %s not described", short, field) end
     end
