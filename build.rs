@@ -39,6 +39,8 @@ fn main() {
     println!("cargo::rerun-if-changed=include");
     println!("cargo::rustc-check-cfg=cfg(lua_api, values(\"51\", \"52\", \"53\", \"54\", \"55\"))");
     println!("cargo::rustc-check-cfg=cfg(luajit)");
+    // `--cfg loom`: the loom models of the blocking core (src/core/models).
+    println!("cargo::rustc-check-cfg=cfg(loom)");
 
     let version = selected_version();
     let api = match version {

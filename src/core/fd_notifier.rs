@@ -12,11 +12,9 @@
 //! under it, and a later notification finds the notifier closed instead of
 //! writing to whatever file reuses the number.
 
-use super::sync::lock;
+use super::shim::{AtomicBool, Mutex, Ordering, lock};
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What `notify` did, in Notify C API terms.
 #[derive(Debug, PartialEq, Eq)]

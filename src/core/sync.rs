@@ -4,7 +4,7 @@
 //! our locks protect is kept consistent by every operation before any point
 //! that could panic.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use super::shim::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,8 @@ pub const SPIN: Duration = Duration::from_micros(20);
 /// waiters of one object: it doubles when spinning paid off and halves when
 /// it did not, so an overloaded machine (peers not running) parks at once
 /// while an idle one keeps the fast path.
+// Under loom the spin is counted in looks, not microseconds (see below).
+#[cfg_attr(loom, allow(dead_code))]
 pub struct SpinBudget(AtomicU32);
 
 impl Default for SpinBudget {
@@ -54,12 +56,13 @@ impl Default for SpinBudget {
 }
 
 impl SpinBudget {
-    pub const fn new() -> SpinBudget {
+    pub fn new() -> SpinBudget {
         SpinBudget(AtomicU32::new(SPIN.as_micros() as u32))
     }
 
     /// Spins (yielding now and then) until `counter` differs from `seen`,
     /// within the budget and never past `deadline`. Returns whether it changed.
+    #[cfg(not(loom))]
     pub fn spin_until_changed(&self, counter: &AtomicU32, seen: u32, deadline: Option<Instant>) -> bool {
         let budget = self.0.load(Ordering::Relaxed);
         // Even a zero budget polls once in a while: it is how it recovers.
@@ -94,5 +97,18 @@ impl SpinBudget {
         };
         self.0.store(next, Ordering::Relaxed);
         changed
+    }
+
+    /// A model has no clock: the spin is a set number of looks (a knob),
+    /// each followed by a yield, so that loom also runs the other side.
+    #[cfg(loom)]
+    pub fn spin_until_changed(&self, counter: &AtomicU32, seen: u32, _deadline: Option<Instant>) -> bool {
+        for _ in 0..super::shim::knobs::spin_looks() {
+            if counter.load(Ordering::Acquire) != seen {
+                return true;
+            }
+            super::shim::yield_now();
+        }
+        false
     }
 }
