@@ -7,6 +7,7 @@ pub mod buffer;
 pub mod encoding;
 pub mod fd_notifier;
 pub mod futex;
+pub mod gate;
 pub mod listener;
 pub mod lock;
 pub mod memory;

@@ -1,15 +1,13 @@
 //! The shared state object: one Lua interpreter that any thread may call
 //! into, one call (or one thread's nest of calls) at a time.
 //!
-//! Locking: `inner` guards the flags and is only ever held for a few
-//! instructions, never while Lua code runs and never while an interpreter
-//! is closed (closing runs `__gc` metamethods, which may reach other states).
-//! Exclusive use of the interpreter is the *busy* flag (`busy` = the id of
-//! the owning thread, `depth` = nesting on that thread), not the mutex.
-//! `interrupt()` reaches the interpreter without taking `inner`: through
-//! `hook_target`, guarded against a concurrent close by `hook_users`.
+//! Who may use the interpreter when, and when it is closed, is the state's
+//! `Gate` (core::gate, Lua-free and model-checked). `interrupt()` reaches
+//! the interpreter without the gate: through `hook_target`, guarded
+//! against a concurrent close by `hook_users`.
 
-use crate::core::lock::{EventCount, Lock, LockGuard, Sleepers};
+pub use crate::core::gate::{Construction, Enter};
+use crate::core::gate::{Gate, Released};
 use crate::core::registry::{IdCounter, Registered, Registry};
 use crate::core::time::Wait;
 use crate::ffi;
@@ -18,7 +16,6 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// States have their own id counter (independent of mtmsg's).
 pub static STATE_IDS: IdCounter = IdCounter::new();
@@ -62,34 +59,14 @@ pub struct Interp {
     pub callback: c_int,
 }
 
-struct Inner {
-    interp: Option<Interp>,
-    /// Setup finished successfully: findable by `state()`.
-    constructed: bool,
-    /// Closed (or construction failed): unfindable, calls fail. The
-    /// interpreter may still exist while a call runs (pending close).
-    closed: bool,
-    /// Thread owning the interpreter (0 = idle).
-    busy: u64,
-    /// Nested calls on the busy thread.
-    depth: usize,
-    /// Owning Lua references.
-    owners: usize,
-    /// Threads asleep on `changed`: wake-ups (a futex call each) are
-    /// skipped when none sleep, which is the common case of every call.
-    sleepers: Sleepers,
-}
-
 // SAFETY: the interpreter pointer is only used by the thread that holds the
-// busy flag (or, for closing, by the thread that took it out of `interp`).
-unsafe impl Send for Inner {}
+// gate (or, for closing, by the thread the gate handed it out to).
+unsafe impl Send for Interp {}
 
 pub struct State {
     id: u64,
     name: Option<Box<[u8]>>,
-    inner: Lock<Inner>,
-    /// Counts changes of `inner` that waiters care about (see core::lock).
-    changed: EventCount,
+    gate: Gate<Interp>,
     /// The interpreter for `interrupt()`; null once closed.
     hook_target: AtomicPtr<ffi::lua_State>,
     /// `interrupt()` calls currently using `hook_target`.
@@ -104,21 +81,6 @@ impl Registered for State {
     fn name(&self) -> Option<&[u8]> {
         self.name.as_deref()
     }
-}
-
-/// Why a call could not enter the state.
-#[derive(Debug, PartialEq)]
-pub enum Enter {
-    Closed,
-    Timeout,
-}
-
-/// Outcome of waiting for another thread's construction.
-pub enum Construction {
-    Done,
-    Failed,
-    /// The construction runs on this very thread (waiting would deadlock).
-    OwnThread,
 }
 
 /// Interrupt mode of `state:interrupt([flag])`.
@@ -137,7 +99,9 @@ pub struct Busy<'a> {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.state.leave();
+        if let Some(interp) = self.state.gate.leave() {
+            self.state.shut(interp);
+        }
     }
 }
 
@@ -147,16 +111,7 @@ impl State {
         Arc::new(State {
             id: STATE_IDS.next_id(),
             name: name.map(Box::from),
-            inner: Lock::new(Inner {
-                interp: None,
-                constructed: false,
-                closed: false,
-                busy: current_thread(),
-                depth: 1,
-                owners: 0,
-                sleepers: Sleepers::new(),
-            }),
-            changed: EventCount::new(),
+            gate: Gate::new(current_thread()),
             hook_target: AtomicPtr::new(std::ptr::null_mut()),
             hook_users: AtomicUsize::new(0),
         })
@@ -170,196 +125,73 @@ impl State {
         self.name.as_deref()
     }
 
-    fn lock(&self) -> LockGuard<'_, Inner> {
-        self.inner.lock()
-    }
-
-    /// Counts a change; true if sleepers must be woken (by `wake_after`).
-    fn change(&self, g: &mut Inner) -> bool {
-        self.changed.advance(&mut g.sleepers)
-    }
-
-    /// Unlocks, then wakes the sleepers if `change` said so.
-    fn unlock_and_wake(&self, g: LockGuard<'_, Inner>, wake: bool) {
-        self.changed.unlock_and_wake(g, wake);
-    }
-
-    /// Sleeps until a change or `deadline`; returns the guard again.
-    fn wait<'a>(&'a self, g: LockGuard<'a, Inner>, deadline: Option<Instant>) -> LockGuard<'a, Inner> {
-        let seen = self.changed.current();
-        self.changed.sleep(g, |i| &mut i.sleepers, seen, deadline)
-    }
-
     /// Constructed and not closed: what `state()` can find.
     pub fn is_visible(&self) -> bool {
-        let g = self.lock();
-        g.constructed && !g.closed
+        self.gate.is_open()
     }
 
     /// Not closed (possibly under construction): what `singleton()` finds.
     pub fn is_live(&self) -> bool {
-        !self.lock().closed
+        self.gate.is_live()
     }
 
     /// Construction succeeded: the state becomes usable and findable, with
     /// one owner (the reference about to be returned).
     pub fn finish(&self, interp: Interp) {
-        let mut g = self.lock();
-        g.interp = Some(interp);
-        g.constructed = true;
-        g.busy = 0;
-        g.depth = 0;
-        g.owners += 1;
         self.hook_target.store(interp.lua.raw(), Ordering::SeqCst);
-        let wake = self.change(&mut g);
-        self.unlock_and_wake(g, wake);
+        self.gate.finish(interp);
     }
 
     /// Construction failed (its interpreter is already closed).
     pub fn fail(&self) {
-        let mut g = self.lock();
-        g.closed = true;
-        g.busy = 0;
-        g.depth = 0;
-        let wake = self.change(&mut g);
-        self.unlock_and_wake(g, wake);
+        self.gate.fail();
     }
 
     /// Waits until another thread's construction of this state has ended.
     pub fn wait_constructed(&self) -> Construction {
-        let me = current_thread();
-        let mut g = self.lock();
-        loop {
-            if g.closed {
-                return Construction::Failed;
-            }
-            if g.constructed {
-                return Construction::Done;
-            }
-            if g.busy == me {
-                return Construction::OwnThread;
-            }
-            g = self.wait(g, None);
-        }
+        self.gate.wait_constructed(current_thread())
     }
 
     /// A new owning reference; false if the state is closed.
     pub fn add_owner(&self) -> bool {
-        let mut g = self.lock();
-        if g.closed || !g.constructed {
-            return false;
-        }
-        g.owners += 1;
-        true
+        self.gate.add_owner()
     }
 
     /// An owning reference is gone. The last one closes the state: now if
     /// it is idle, else when the running call ends.
     pub fn release_owner(&self) {
-        let mut g = self.lock();
-        g.owners = g.owners.saturating_sub(1);
-        if g.owners > 0 || g.closed {
-            return;
-        }
-        let wake = self.mark_closed(&mut g);
-        let to_close = if g.busy == 0 { g.interp.take() } else { None };
-        self.unlock_and_wake(g, wake);
-        if let Some(interp) = to_close {
-            self.shut(interp);
+        match self.gate.release_owner() {
+            Released::Kept => {}
+            Released::ClosedInUse => self.hook_target.store(std::ptr::null_mut(), Ordering::SeqCst),
+            Released::Closed(interp) => self.shut(interp),
         }
     }
 
     /// `state:close()`: Err(()) if a call is running (on any thread).
     pub fn close(&self) -> Result<(), ()> {
-        let mut g = self.lock();
-        if g.closed {
-            return Ok(());
-        }
-        if g.busy != 0 {
-            return Err(());
-        }
-        let wake = self.mark_closed(&mut g);
-        let to_close = g.interp.take();
-        self.unlock_and_wake(g, wake);
-        if let Some(interp) = to_close {
+        if let Some(interp) = self.gate.close().map_err(drop)? {
             self.shut(interp);
         }
         Ok(())
     }
 
-    /// Returns whether sleepers must be woken (see `change`).
-    fn mark_closed(&self, g: &mut Inner) -> bool {
-        g.closed = true;
-        self.hook_target.store(std::ptr::null_mut(), Ordering::SeqCst);
-        self.change(g)
-    }
-
-    /// Closes an interpreter taken out of `inner` (no lock held: `__gc`
+    /// Closes an interpreter the gate handed out (no lock held: `__gc`
     /// metamethods run here), once no `interrupt()` is touching it.
     fn shut(&self, interp: Interp) {
         self.hook_target.store(std::ptr::null_mut(), Ordering::SeqCst);
         while self.hook_users.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
         }
-        // SAFETY: the interpreter was taken out of `inner` while idle, so no
-        // thread uses it and no one else can reach it any more.
+        // SAFETY: the gate handed the interpreter out once, closed and idle,
+        // so no thread uses it and no one else can reach it any more.
         unsafe { interp.lua.close() };
     }
 
     /// Takes the interpreter for a call. A thread already inside the state
-    /// enters again at once (nested); others wait per `how`: `Poll` gives up
-    /// at once if the lock or the state is busy, `Until` at the deadline.
-    /// A caller that waited re-checks whether the state was closed meanwhile.
+    /// enters again at once (nested); others wait per `how` (see `Gate::enter`).
     pub fn enter(&self, how: Wait) -> Result<Busy<'_>, Enter> {
-        let me = current_thread();
-        let mut g = match how {
-            Wait::Poll | Wait::TryOnce => self.inner.try_lock().ok_or(Enter::Timeout)?,
-            _ => self.lock(),
-        };
-        loop {
-            let interp = match (g.closed, g.interp) {
-                (false, Some(interp)) => interp,
-                _ => return Err(Enter::Closed),
-            };
-            if g.busy == me {
-                g.depth += 1;
-                return Ok(Busy { state: self, interp });
-            }
-            if g.busy == 0 {
-                g.busy = me;
-                g.depth = 1;
-                return Ok(Busy { state: self, interp });
-            }
-            g = match how {
-                Wait::Poll | Wait::TryOnce => return Err(Enter::Timeout),
-                Wait::Forever => self.wait(g, None),
-                Wait::Until(deadline) => {
-                    let g2 = self.wait(g, Some(deadline));
-                    let expired = Instant::now() >= deadline;
-                    if expired && g2.busy != 0 && g2.busy != me && !g2.closed {
-                        return Err(Enter::Timeout);
-                    }
-                    g2
-                }
-            };
-        }
-    }
-
-    /// Ends a call; the outermost one frees the state, closes it if its last
-    /// owner went meanwhile, and wakes the waiters.
-    fn leave(&self) {
-        let mut g = self.lock();
-        g.depth = g.depth.saturating_sub(1);
-        if g.depth > 0 {
-            return;
-        }
-        g.busy = 0;
-        let wake = self.change(&mut g);
-        let to_close = if g.closed { g.interp.take() } else { None };
-        self.unlock_and_wake(g, wake);
-        if let Some(interp) = to_close {
-            self.shut(interp);
-        }
+        let interp = self.gate.enter(how, current_thread())?;
+        Ok(Busy { state: self, interp })
     }
 
     /// `state:interrupt(...)`: installs or removes the interrupt hook from
@@ -387,8 +219,7 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         STATES.remove(self.id, self.name.as_deref());
-        let inner = self.inner.get_mut();
-        if let Some(interp) = inner.interp.take() {
+        if let Some(interp) = self.gate.take_resource() {
             // Unreachable in practice (the last owner closes it first).
             // SAFETY: the last reference is gone: nobody uses the interpreter.
             unsafe { interp.lua.close() };

@@ -170,6 +170,36 @@ do
     print("tcall contention: " .. total_timeouts .. " timeouts")
 end
 
+-- ---------------------------------------------------------------- tcall(0) on an idle state, looked up elsewhere
+-- (decision: timeout <= 0 gives up only when the state is busy; a lookup
+-- or a reference going on another thread does not make it busy. A single
+-- try-lock of the state's flags gave false here now and then.)
+do
+    local s = mtstates.newstate(function() return function() return "idle" end end)
+    local stop = mtmsg.newbuffer()
+    local looker = start(function(id, stopId)
+        local mtstates, mtmsg = require "mtstates", require "mtmsg"
+        local stop = mtmsg.buffer(stopId)
+        local lookups = 0
+        repeat
+            for _ = 1, 100 do
+                if not mtstates.state(id):isowner() then lookups = lookups + 1 end
+            end
+        until stop:nextmsg(0)
+        return lookups
+    end, s:id(), stop:id())
+    local polls, refused = 0, 0
+    local t0 = mtmsg.time()
+    while mtmsg.time() - t0 < 0.5 or polls < 20000 do
+        polls = polls + 1
+        if s:tcall(0) ~= true then refused = refused + 1 end
+    end
+    stop:addmsg("stop")
+    local lookups = join(looker, 20)
+    T.check(lookups > 0, "the other thread looked the state up")
+    T.eq(refused, 0, "tcall(0) refused on an idle state (" .. polls .. " polls, " .. lookups .. " lookups)")
+end
+
 -- ---------------------------------------------------------------- [102] tcall while another thread runs a long call
 do
     local sync = mtmsg.newbuffer()
