@@ -268,21 +268,24 @@ mod tests {
 
     #[test]
     fn initialized_bytes_follow_the_bytes_in_use() {
+        // Miri initializes byte by byte, interpreted: fewer bytes, still
+        // far beyond TOUCH_AHEAD.
+        let n = if cfg!(miri) { 2_000 } else { 100_000 };
         let mut a = ByteArea::new(1024.0, 2.0);
-        for _ in 0..100_000 {
+        for _ in 0..n {
             a.append(15).unwrap();
         }
-        assert_eq!(a.len(), 1_500_000);
-        assert!(a.capacity() >= 1_500_000);
-        assert!(a.data.len() <= 1_500_000 + TOUCH_AHEAD, "{} initialized", a.data.len());
+        assert_eq!(a.len(), 15 * n);
+        assert!(a.capacity() >= 15 * n);
+        assert!(a.data.len() <= 15 * n + TOUCH_AHEAD, "{} initialized", a.data.len());
         // A consumer that keeps up: the area compacts instead of growing.
         let mut b = ByteArea::new(1024.0, 2.0);
-        for _ in 0..100_000 {
+        for _ in 0..n {
             b.append(15).unwrap();
             b.append(15).unwrap();
             b.consume(15);
         }
-        b.consume(15 * 100_000);
+        b.consume(15 * n);
         assert!(b.is_empty());
     }
 
