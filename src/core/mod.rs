@@ -17,3 +17,6 @@ pub mod registry;
 pub mod shim;
 pub mod sync;
 pub mod time;
+
+#[cfg(all(test, loom))]
+mod models;
