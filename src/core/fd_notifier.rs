@@ -243,11 +243,12 @@ mod sys {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn readable(fd: RawFd) -> bool {
+    /// Whether `fd` is readable now (also used by the loom models).
+    pub(in crate::core) fn readable(fd: RawFd) -> bool {
         wait_readable(fd, 0)
     }
 

@@ -1,21 +1,12 @@
-//! Model of the fd notifier: a notification racing a drain is never lost,
-//! and notifying never stops making the descriptor readable.
+//! Models of the fd notifier: a notification racing a drain is never lost,
+//! notifying never stops making the descriptor readable, and what was
+//! notified is visible after the drain.
 
 use super::{SHIPPED, check};
+use crate::core::fd_notifier::tests::readable;
 use crate::core::fd_notifier::{FdNotifier, Notified};
 use loom::thread;
 use std::sync::Arc;
-
-/// Whether `fd` is readable now (the kernel's view; not a loom operation).
-fn readable(fd: std::os::fd::RawFd) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one live pollfd, no wait.
-    unsafe { libc::poll(&mut p, 1, 0) == 1 }
-}
 
 #[test]
 fn a_notification_racing_a_drain_is_never_lost() {
