@@ -1,6 +1,8 @@
 //! The Lua-free core shared by the Lua bindings and the C APIs: ids and
 //! names, message encoding and memory, buffers and listeners with their
-//! blocking queues, notifiers, abort and time.
+//! blocking queues, notifiers, a state's call queue (`gate`), abort and
+//! time. Its synchronisation primitives come from `shim`, so that the loom
+//! models in `models` (under `--cfg loom`) check the code that ships.
 
 pub mod abort;
 pub mod buffer;
